@@ -1,0 +1,1 @@
+"""Frame sources (webcam, file, stream, simulated scene) and the capture thread."""

@@ -1,0 +1,46 @@
+"""The camera edge: what a frame is and what a frame source must do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+RGBImage = npt.NDArray[np.uint8]  # H x W x 3, RGB order (converted once, at the source)
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    image: RGBImage
+    captured_mono: float  # time.monotonic() when the frame was read
+    seq: int  # increases by one per frame read from the source
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    source: str
+    online: bool
+    frames_read: int
+    frames_dropped: int  # frames overwritten in the one-slot buffer before anyone took them
+    reconnects: int
+
+
+class SourceError(Exception):
+    """A frame source could not be opened; the message is one sentence for the operator."""
+
+
+class FrameSource(Protocol):
+    """A blocking reader of frames. Implementations pace themselves (a file plays at its frame rate)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def open(self) -> None:
+        """Open the device/file/stream; raise SourceError with a one-sentence reason."""
+
+    def read(self) -> RGBImage | None:
+        """The next frame, or None when the source failed or ended (the watchdog then reconnects)."""
+
+    def close(self) -> None: ...

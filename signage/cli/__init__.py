@@ -1,0 +1,22 @@
+"""The ``signage`` command. Each area registers its commands from its own module."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="signage",
+    help="Audience-aware digital-signage player.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Registration order is the order commands are listed in --help.
+from signage.cli import player as _player  # noqa: E402
+
+_player.register(app)
+
+
+def main() -> None:
+    app()

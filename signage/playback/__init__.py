@@ -1,0 +1,1 @@
+"""Full-screen playback: pygame owns the window; VLC decodes video."""

@@ -1,0 +1,112 @@
+"""Device settings (``signage.yaml``): everything optional, defaults built in.
+
+Relative paths in the file are resolved against the file's own folder, so a settings file can
+be moved together with its data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from signage.yamlconf import load_model
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CameraSettings(Strict):
+    # "auto": the first webcam if one opens, else the simulated scene. Also: "simulated", "none",
+    # a device index ("0"), a video file path, or an rtsp:// / http:// URL.
+    source: str = "auto"
+    width: Annotated[int, Field(gt=0)] = 640
+    height: Annotated[int, Field(gt=0)] = 480
+    fps: Annotated[float, Field(gt=0, le=120)] = 30.0
+    frozen_after_s: Annotated[float, Field(gt=0)] = 5.0
+    reconnect_max_s: Annotated[float, Field(gt=0)] = 30.0
+
+
+class DisplaySettings(Strict):
+    fullscreen: bool = True
+    width: Annotated[int, Field(gt=0)] = 1280
+    height: Annotated[int, Field(gt=0)] = 720
+    privacy_notice: bool = True
+    privacy_notice_text: str = (
+        "This screen counts viewers anonymously with a camera. No images are stored."
+    )
+    image_duration_s: Annotated[float, Field(gt=0)] = 8.0
+    standby_slot_s: Annotated[float, Field(gt=0)] = 10.0
+
+
+class PerceptionSettings(Strict):
+    enabled: bool = True
+    attention_yaw_deg: Annotated[float, Field(gt=0, le=90)] = 30.0
+    attention_pitch_deg: Annotated[float, Field(gt=0, le=90)] = 20.0
+    minor_probability_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    track_expiry_s: Annotated[float, Field(gt=0)] = 2.0
+
+
+class PolicySettings(Strict):
+    """Operator policy that no rule file can switch off."""
+
+    restricted_subjects: tuple[str, ...] = ("alcohol",)
+
+
+class Settings(Strict):
+    screen_id: Annotated[str, Field(min_length=1)] = "screen-1"
+    store_id: Annotated[str, Field(min_length=1)] = "store-1"
+    timezone: str = "UTC"
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: SQLite under data_dir
+    catalog: Path = PROJECT_ROOT / "ads" / "catalog.yaml"
+    rules: tuple[Path, ...] = (PROJECT_ROOT / "rules" / "store.yaml",)
+    camera: CameraSettings = CameraSettings()
+    display: DisplaySettings = DisplaySettings()
+    perception: PerceptionSettings = PerceptionSettings()
+    policy: PolicySettings = PolicySettings()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone; use an IANA name such as 'Europe/Paris'") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'signage.db').resolve()}"
+
+    def relative_to(self, base: Path) -> Settings:
+        """The same settings with relative paths resolved against ``base``."""
+
+        def fix(path: Path) -> Path:
+            return path if path.is_absolute() else (base / path).resolve()
+
+        return self.model_copy(
+            update={
+                "data_dir": fix(self.data_dir),
+                "catalog": fix(self.catalog),
+                "rules": tuple(fix(p) for p in self.rules),
+            }
+        )
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Settings from ``path`` (relative paths resolved beside it), or the built-in defaults."""
+    if path is None:
+        return Settings().relative_to(Path.cwd())
+    return load_model(path, Settings).relative_to(path.resolve().parent)

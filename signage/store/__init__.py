@@ -1,0 +1,1 @@
+"""Proof-of-play and impression storage (SQLModel over SQLite or PostgreSQL)."""

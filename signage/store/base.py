@@ -1,0 +1,26 @@
+"""The storage edge the loop writes to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from signage.domain import Play, PlayRecord
+
+
+class PlaySink(Protocol):
+    def play_started(self, play: Play) -> None:
+        """Record a play as open (ended_at None); a crash leaves it for start-up repair."""
+
+    def play_ended(self, play: Play) -> None:
+        """Close the play (same play_id) with its end time, actual seconds and outcome."""
+
+    def recent_plays(self, since: datetime) -> Sequence[PlayRecord]:
+        """Plays started at or after ``since`` (for frequency caps after a restart)."""
+
+    def flush(self) -> None:
+        """Block until everything queued so far is committed."""
+
+    def close(self) -> None:
+        """Flush and stop the writer."""
