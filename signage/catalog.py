@@ -1,0 +1,142 @@
+"""The ad catalog (``ads/catalog.yaml``): a human-edited YAML list of ads.
+
+Validation happens in two layers: the file's structure (pydantic, located errors that stop the
+load) and each ad's media (missing, corrupt, unsupported): a bad media file only leaves that ad
+out, with one sentence in ``Catalog.skipped``, so one broken creative never blanks the screen.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from signage.domain import Ad, Catalog, MediaKind
+from signage.media import MediaError, media_kind, probe_media
+from signage.yamlconf import load_model
+
+log = logging.getLogger(__name__)
+
+AdId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AutoSubject(_Strict):
+    id: str
+    score: Annotated[float, Field(ge=0, le=1)]
+
+
+class MediaInfo(_Strict):
+    duration_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    codec: str | None = None
+    audio: bool | None = None
+
+
+class AdEntry(_Strict):
+    id: AdId
+    media: Path
+    advertiser: Annotated[str, Field(min_length=1)]
+    campaign: Annotated[str, Field(min_length=1)]
+    title: str = ""
+    description: str = ""
+    subjects: list[str] = []
+    auto_subjects: list[AutoSubject] = []
+    restricted: bool = False
+    duration_s: Annotated[float, Field(gt=0, le=3600)] | None = None
+    weight: Annotated[float, Field(gt=0)] = 1.0
+    valid_from: date | None = None
+    valid_until: date | None = None
+    cost_per_play: Annotated[float, Field(ge=0)] | None = None
+    sha256: str | None = None
+    media_info: MediaInfo | None = None
+    thumbnail: Path | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> AdEntry:
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValueError("valid_until is before valid_from")
+        return self
+
+    def effective_subjects(self) -> tuple[str, ...]:
+        """What a person confirmed wins; otherwise what the tagger suggested."""
+        if self.subjects:
+            return tuple(self.subjects)
+        return tuple(s.id for s in self.auto_subjects)
+
+
+class CatalogFile(_Strict):
+    standby: Path | None = None
+    ads: list[AdEntry] = []
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> CatalogFile:
+        seen: set[str] = set()
+        for entry in self.ads:
+            if entry.id in seen:
+                raise ValueError(f"ad id {entry.id!r} is used twice; ids must be unique")
+            seen.add(entry.id)
+        return self
+
+
+def _resolve(base: Path, path: Path) -> Path:
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def entry_to_ad(entry: AdEntry, base: Path, *, default_image_s: float, probe: bool) -> Ad:
+    """Build the runtime Ad; raises MediaError when the media cannot be played."""
+    media = _resolve(base, entry.media)
+    kind = media_kind(media)
+    duration = entry.duration_s
+    if probe:
+        info = probe_media(media)
+        if kind is MediaKind.VIDEO:
+            duration = info.duration_s
+    elif not media.is_file():
+        raise MediaError(f"media file {media} does not exist")
+    if kind is MediaKind.VIDEO and duration is None:
+        duration = entry.media_info.duration_s if entry.media_info else None
+    return Ad(
+        ad_id=entry.id,
+        media=media,
+        kind=kind,
+        duration_s=float(duration or default_image_s),
+        advertiser=entry.advertiser,
+        campaign=entry.campaign,
+        title=entry.title,
+        description=entry.description,
+        subjects=entry.effective_subjects(),
+        restricted=entry.restricted,
+        valid_from=entry.valid_from,
+        valid_until=entry.valid_until,
+        weight=entry.weight,
+        cost_per_play=entry.cost_per_play,
+    )
+
+
+def load_catalog(path: Path, *, probe: bool = True, default_image_s: float = 8.0) -> Catalog:
+    """Load and check the catalog. Structural errors raise ConfigError; bad media skip one ad."""
+    spec = load_model(path, CatalogFile)
+    base = path.resolve().parent
+    ads: list[Ad] = []
+    skipped: list[str] = []
+    for entry in spec.ads:
+        try:
+            ads.append(entry_to_ad(entry, base, default_image_s=default_image_s, probe=probe))
+        except MediaError as exc:
+            skipped.append(f"ad {entry.id!r} left out: {exc}")
+    for note in skipped:
+        log.warning("%s", note)
+    standby = _resolve(base, spec.standby) if spec.standby else None
+    if standby is not None and not standby.is_file():
+        log.warning("standby slide %s is missing; a generated standby screen will be shown", standby)
+        standby = None
+    return Catalog(ads=tuple(ads), standby=standby, skipped=tuple(skipped))
