@@ -1,0 +1,93 @@
+"""Where finished impressions go: a SQL writer thread, and an in-memory fake for tests."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from datetime import datetime
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from signage.impressions.metrics import Impression
+from signage.impressions.tables import impression_rows
+
+log = logging.getLogger(__name__)
+
+
+class ImpressionSink(Protocol):
+    def record(self, impression: Impression, screen_id: str, recorded_at: datetime) -> None:
+        """Queue one finished impression (same play_id as its play); never raises on bad data."""
+
+    def flush(self) -> None:
+        """Block until everything queued so far is committed."""
+
+    def close(self) -> None: ...
+
+
+def write_impression(
+    engine: sa.Engine, impression: Impression, screen_id: str, recorded_at: datetime
+) -> None:
+    """Store one impression and its track rows; writing the same one twice changes nothing."""
+    row, tracks = impression_rows(impression, screen_id, recorded_at)
+    with Session(engine) as session:
+        session.merge(row)
+        for track in tracks:
+            session.merge(track)
+        session.commit()
+
+
+class SqlImpressionSink:
+    """Writes impressions on its own thread so the display loop never waits on the database."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._queue: queue.Queue[tuple[Impression, str, datetime] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="impression-writer", daemon=True)
+        self._thread.start()
+        self.failed = 0
+
+    def record(self, impression: Impression, screen_id: str, recorded_at: datetime) -> None:
+        self._queue.put((impression, screen_id, recorded_at))
+
+    def flush(self) -> None:
+        self._queue.join()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                impression, screen_id, recorded_at = item
+                try:
+                    write_impression(self._engine, impression, screen_id, recorded_at)
+                except (ValueError, sa.exc.SQLAlchemyError) as exc:
+                    # One bad impression must not stop the others (nor playback): log and go on.
+                    self.failed += 1
+                    log.error("impression of play %s not stored: %s", impression.play_id, exc)
+            finally:
+                self._queue.task_done()
+
+
+class MemoryImpressionSink:
+    """The fake beside SqlImpressionSink: keeps what it was given, in order."""
+
+    def __init__(self) -> None:
+        self.recorded: list[tuple[Impression, str, datetime]] = []
+
+    def record(self, impression: Impression, screen_id: str, recorded_at: datetime) -> None:
+        self.recorded.append((impression, screen_id, recorded_at))
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None

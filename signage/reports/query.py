@@ -1,0 +1,262 @@
+"""Report figures, aggregated in SQL (plays LEFT JOIN impressions), never by looping over rows.
+
+Three grouped scans serve a whole report: per ad (with every sum and the composition columns),
+per UTC hour (folded into store-local days and a weekday x hour heatmap in Python, over at most
+24 rows per day), and per screen. Filters use the store's indexes on play.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from signage.domain import PlayOutcome
+from signage.impressions.tables import COMPOSITION_COLUMNS, IMPRESSION
+from signage.reports.model import (
+    AdFigures,
+    CampaignFigures,
+    DayFigures,
+    DemographicCell,
+    Figures,
+    HeatCell,
+    Report,
+    ReportFilter,
+    ScreenFigures,
+)
+from signage.store.models import PLAY
+
+# A skipped ad never reached the screen, and an open play may still be cut short: neither counts.
+COUNTED_OUTCOMES = (PlayOutcome.COMPLETED.value, PlayOutcome.INTERRUPTED.value)
+PEAK_COUNT = 3
+
+_I = IMPRESSION.c
+_P = PLAY.c
+
+
+def _sum(col: Any, label: str) -> sa.Label[Any]:
+    return sa.func.coalesce(sa.func.sum(col), 0).label(label)
+
+
+def _figure_columns() -> list[sa.Label[Any]]:
+    known = sa.case((_I.audience_known.is_(True), 1), else_=0)
+    cols = [
+        sa.func.count().label("plays"),
+        _sum(known, "known_plays"),
+        _sum(_I.ots, "ots"),
+        _sum(_I.viewers, "viewers"),
+        _sum(_I.attention_s, "attention_s"),
+        _sum(_I.viewer_attention_s, "viewer_attention_s"),
+        _sum(_I.dwell_s, "dwell_s"),
+        _sum(_I.possible_minors, "possible_minors"),
+        _sum(_I.happy_before, "happy_before"),
+        _sum(_I.classified_before, "classified_before"),
+        _sum(_I.happy_during, "happy_during"),
+        _sum(_I.classified_during, "classified_during"),
+    ]
+    return cols
+
+
+def _figures(m: Any) -> Figures:
+    return Figures(
+        plays=int(m["plays"]),
+        known_plays=int(m["known_plays"]),
+        ots=int(m["ots"]),
+        viewers=int(m["viewers"]),
+        attention_s=float(m["attention_s"]),
+        viewer_attention_s=float(m["viewer_attention_s"]),
+        dwell_s=float(m["dwell_s"]),
+        possible_minors=int(m["possible_minors"]),
+        happy_before=int(m["happy_before"]),
+        classified_before=int(m["classified_before"]),
+        happy_during=int(m["happy_during"]),
+        classified_during=int(m["classified_during"]),
+    )
+
+
+def local_day_bounds(f: ReportFilter, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """UTC bounds [start, end) of the filter's store-local dates (``to`` is inclusive)."""
+    start = None
+    end = None
+    if f.date_from is not None:
+        start = datetime.combine(f.date_from, time.min, tzinfo=tz).astimezone(UTC)
+    if f.date_to is not None:
+        end = datetime.combine(f.date_to + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+def where_clause(f: ReportFilter, tz: ZoneInfo) -> sa.ColumnElement[bool]:
+    conds: list[sa.ColumnElement[bool]] = [_P.outcome.in_(COUNTED_OUTCOMES)]
+    for col, value in (
+        (_P.advertiser, f.advertiser),
+        (_P.campaign, f.campaign),
+        (_P.ad_id, f.ad_id),
+        (_P.screen_id, f.screen_id),
+    ):
+        if value is not None:
+            conds.append(col == value)
+    start, end = local_day_bounds(f, tz)
+    if start is not None:
+        conds.append(_P.started_at >= start)
+    if end is not None:
+        conds.append(_P.started_at < end)
+    return sa.and_(*conds)
+
+
+def _joined() -> sa.Join:
+    return PLAY.outerjoin(IMPRESSION, _I.play_id == _P.play_id)
+
+
+def _hour_bucket(dialect: str) -> sa.ColumnElement[str]:
+    if dialect == "sqlite":
+        return sa.func.strftime("%Y-%m-%d %H", _P.started_at)
+    return sa.func.to_char(sa.func.timezone("UTC", _P.started_at), "YYYY-MM-DD HH24")
+
+
+@dataclass(frozen=True)
+class _Scans:
+    ads: tuple[AdFigures, ...]
+    demographics: tuple[DemographicCell, ...]
+    hours: tuple[tuple[datetime, int, int, int], ...]  # UTC hour, plays, ots, viewers
+    screens: tuple[ScreenFigures, ...]
+    first: datetime | None
+    last: datetime | None
+    thresholds: tuple[float, ...]
+
+
+def _scan(conn: sa.Connection, f: ReportFilter, tz: ZoneInfo, costs: Mapping[str, float]) -> _Scans:
+    where = where_clause(f, tz)
+    comp = [_sum(IMPRESSION.c[name], name) for _, _, name in COMPOSITION_COLUMNS]
+    ad_rows = conn.execute(
+        sa.select(_P.advertiser, _P.campaign, _P.ad_id, *_figure_columns(), *comp,
+                  sa.func.min(_P.started_at).label("first"), sa.func.max(_P.started_at).label("last"))
+        .select_from(_joined())
+        .where(where)
+        .group_by(_P.advertiser, _P.campaign, _P.ad_id)
+        .order_by(_P.advertiser, _P.campaign, _P.ad_id)
+    ).mappings().all()
+    ads = tuple(
+        AdFigures(m["advertiser"], m["campaign"], m["ad_id"], _figures(m).with_cost(costs.get(m["ad_id"])))
+        for m in ad_rows
+    )
+    demographics = tuple(
+        DemographicCell(band, gender, sum(int(m[name]) for m in ad_rows))
+        for band, gender, name in COMPOSITION_COLUMNS
+    )
+    bucket = _hour_bucket(conn.dialect.name).label("bucket")
+    hour_rows = conn.execute(
+        sa.select(bucket, sa.func.count().label("plays"), _sum(_I.ots, "ots"), _sum(_I.viewers, "viewers"))
+        .select_from(_joined())
+        .where(where)
+        .group_by(bucket)
+    ).all()
+    hours = tuple(
+        (datetime.strptime(b, "%Y-%m-%d %H").replace(tzinfo=UTC), int(p), int(o), int(v))
+        for b, p, o, v in hour_rows
+    )
+    screen_rows = conn.execute(
+        sa.select(_P.screen_id, *_figure_columns())
+        .select_from(_joined())
+        .where(where)
+        .group_by(_P.screen_id)
+        .order_by(_P.screen_id)
+    ).mappings().all()
+    screens = tuple(ScreenFigures(m["screen_id"], _figures(m)) for m in screen_rows)
+    thresholds = tuple(
+        float(t)
+        for (t,) in conn.execute(
+            sa.select(_I.threshold_s).distinct().select_from(_joined()).where(where).order_by(_I.threshold_s)
+        )
+        if t is not None
+    )
+    firsts = [_as_utc(m["first"]) for m in ad_rows]
+    lasts = [_as_utc(m["last"]) for m in ad_rows]
+    return _Scans(ads, demographics, hours, screens, min(firsts, default=None), max(lasts, default=None),
+                  thresholds)
+
+
+def _as_utc(value: Any) -> datetime:
+    # min()/max() lose the column type in SQLite, so the text comes back raw.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _campaigns(ads: tuple[AdFigures, ...]) -> tuple[CampaignFigures, ...]:
+    totals: dict[tuple[str, str], Figures] = {}
+    for ad in ads:
+        key = (ad.advertiser, ad.campaign)
+        totals[key] = totals.get(key, Figures()) + ad.figures
+    return tuple(CampaignFigures(a, c, fig) for (a, c), fig in sorted(totals.items()))
+
+
+def _fold_hours(
+    hours: tuple[tuple[datetime, int, int, int], ...], tz: ZoneInfo
+) -> tuple[tuple[DayFigures, ...], tuple[HeatCell, ...]]:
+    days: dict[Any, list[int]] = {}
+    cells: dict[tuple[int, int], list[int]] = {}
+    for at, plays, ots, viewers in hours:
+        local = at.astimezone(tz)
+        day = days.setdefault(local.date(), [0, 0, 0])
+        day[0] += plays
+        day[1] += ots
+        day[2] += viewers
+        cell = cells.setdefault((local.weekday(), local.hour), [0, 0])
+        cell[0] += plays
+        cell[1] += viewers
+    day_figs = tuple(DayFigures(d, p, o, v) for d, (p, o, v) in sorted(days.items()))
+    heat = tuple(HeatCell(wd, h, p, v) for (wd, h), (p, v) in sorted(cells.items()))
+    return day_figs, heat
+
+
+def peaks(heat: tuple[HeatCell, ...], count: int = PEAK_COUNT) -> tuple[HeatCell, ...]:
+    """The busiest weekday x hour cells by viewers, then plays; empty cells never count."""
+    busy = (c for c in heat if c.viewers > 0)
+    ranked = sorted(busy, key=lambda c: (-c.viewers, -c.plays, c.weekday, c.hour))
+    return tuple(ranked[:count])
+
+
+def build_report(
+    engine: sa.Engine,
+    f: ReportFilter,
+    tz: ZoneInfo,
+    *,
+    now: datetime,
+    costs: Mapping[str, float] | None = None,
+    title: str | None = None,
+) -> Report:
+    """Every figure of one report; ``costs`` maps ad_id to the catalog's cost_per_play."""
+    with engine.connect() as conn:
+        scans = _scan(conn, f, tz, costs or {})
+    days, heat = _fold_hours(scans.hours, tz)
+    total = sum((a.figures for a in scans.ads), Figures())
+    return Report(
+        title=title or f"Audience report: {f.describe()}",
+        filter=f,
+        timezone=str(tz),
+        generated_at=now,
+        first_play=scans.first,
+        last_play=scans.last,
+        total=total,
+        campaigns=_campaigns(scans.ads),
+        ads=scans.ads,
+        screens=scans.screens,
+        days=days,
+        heatmap=heat,
+        peaks=peaks(heat),
+        demographics=scans.demographics,
+        threshold_s=scans.thresholds,
+    )
+
+
+def campaigns_of(engine: sa.Engine, advertiser: str | None) -> tuple[tuple[str, str], ...]:
+    """(advertiser, campaign) pairs with at least one counted play; ``None``: every advertiser."""
+    query = sa.select(_P.advertiser, _P.campaign).distinct().where(_P.outcome.in_(COUNTED_OUTCOMES))
+    if advertiser is not None:
+        query = query.where(_P.advertiser == advertiser)
+    with engine.connect() as conn:
+        return tuple((a, c) for a, c in conn.execute(query.order_by(_P.advertiser, _P.campaign)))
