@@ -1,0 +1,338 @@
+"""``decide``: which ad plays next. Pure: the clock, the history and the randomness come in.
+
+Precedence (rules/README.md says the same in the marketer's words):
+
+1. Only rules whose days, dates and time windows include the store-local moment and whose audience
+   spec the audience satisfies are considered.
+2. The highest tier with an eligible ad wins. Within it a rule is drawn by weight, then one of its
+   ads by the ad's catalog weight. An ad is eligible when it is valid that day, not restricted
+   while a minor may be present (or the audience is unknown), under every cap that applies
+   (table-wide and the rule's own), and not within the minimum gap since it last played.
+3. When no rule has an eligible ad, the house rotation plays among the fallback pool (table-wide
+   caps and gap still apply; the gap is relaxed before the screen goes to standby).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from signage.domain import Ad, AudienceSnapshot, Catalog, Decision, PlayRecord
+from signage.rotation import STANDBY_RULE, house_rotation
+from signage.settings import PolicySettings
+from signage.targeting.audience import AudienceView, describe_spec
+from signage.targeting.history import PlayHistory
+from signage.targeting.index import CatalogIndex, Pool
+from signage.targeting.model import Limits
+from signage.targeting.ruleset import CompiledRule, RuleSet, Tier
+
+_HOUR = timedelta(hours=1)
+_TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A decision plus what the simulator reports: the tier and the caps or gaps that bound."""
+
+    decision: Decision
+    tier: int | None
+    bound: tuple[str, ...] = ()
+
+
+def index_for(rules: RuleSet, catalog: Catalog, policy: PolicySettings) -> CatalogIndex:
+    """The catalog index for this rule set, rebuilt only when the catalog or the policy changes."""
+    cached = rules._index_cache
+    if (
+        isinstance(cached, CatalogIndex)
+        and cached.catalog is catalog
+        and cached.restricted_subjects == policy.restricted_subjects
+    ):
+        return cached
+    index = CatalogIndex(catalog, policy.restricted_subjects)
+    rules._index_cache = index
+    return index
+
+
+@dataclass
+class _Context:
+    rules: RuleSet
+    index: CatalogIndex
+    history: PlayHistory
+    now: datetime
+    local: datetime
+    day: date
+    hour_ago: datetime
+    day_start: datetime
+    allow_restricted: bool
+    bound: list[str] = field(default_factory=list)
+    matched: list[str] = field(default_factory=list)
+
+    def blocked(self, ad: Ad, rule: CompiledRule | None) -> str | None:
+        """Why ``ad`` may not play now under ``rule`` (None: the house), or None when it may."""
+        return self.gap_block(ad, rule) or self.cap_block(ad, rule)[1]
+
+    def gap_block(self, ad: Ad, rule: CompiledRule | None) -> str | None:
+        gap = self.rules.default_min_gap_s if rule is None else rule.min_gap_s
+        if gap > 0:
+            last = self.history.last_play_of(ad.ad_id, self.now)
+            if last is not None and (self.now - last).total_seconds() < gap:
+                return f"{ad.ad_id!r} played {(self.now - last).total_seconds():.0f} s ago (gap {gap:g} s)"
+        return None
+
+    def cap_block(self, ad: Ad, rule: CompiledRule | None) -> tuple[str, str | None]:
+        """("ad" or "campaign", why) when a cap excludes ``ad``; ("", None) when none does."""
+        caps = self.rules.caps
+        rule_caps = rule.caps if rule is not None else None
+        ad_limits = (caps.every_ad, caps.ads.get(ad.ad_id), rule_caps.ad if rule_caps else None)
+        why = self._over(f"ad {ad.ad_id!r}", ad_limits, self.history.ad_plays, ad.ad_id)
+        if why:
+            return "ad", why
+        campaign_limits = (
+            caps.every_campaign,
+            caps.campaigns.get(ad.campaign),
+            rule_caps.campaign if rule_caps else None,
+        )
+        why = self._over(
+            f"campaign {ad.campaign!r}", campaign_limits, self.history.campaign_plays, ad.campaign
+        )
+        return ("campaign", why) if why else ("", None)
+
+    def _over(
+        self,
+        what: str,
+        limits: tuple[Limits | None, ...],
+        count: Callable[[str, datetime, datetime], int],
+        key: str,
+    ) -> str | None:
+        hour: int | None = None
+        today: int | None = None
+        for lim in limits:
+            if lim is None:
+                continue
+            if lim.per_hour is not None:
+                hour = count(key, self.hour_ago, self.now) if hour is None else hour
+                if hour >= lim.per_hour:
+                    return f"{what} reached its cap of {lim.per_hour} per hour"
+            if lim.per_day is not None:
+                today = count(key, self.day_start, self.now) if today is None else today
+                if today >= lim.per_day:
+                    return f"{what} reached its cap of {lim.per_day} per day"
+        return None
+
+    def eligible(self, rule: CompiledRule | None, exclude: str | None) -> Callable[[Ad], bool]:
+        def ok(ad: Ad) -> bool:
+            if ad.ad_id == exclude:
+                return False
+            why = self.blocked(ad, rule)
+            if why is not None:
+                self.bound.append(why)
+            return why is None
+
+        return ok
+
+
+def _context(
+    rules: RuleSet,
+    catalog: Catalog,
+    history: Sequence[PlayRecord],
+    now: datetime,
+    audience: AudienceSnapshot,
+    policy: PolicySettings,
+) -> _Context:
+    if now.tzinfo is None:
+        raise ValueError("decide needs a timezone-aware 'now'")
+    local = now.astimezone(rules.tz)
+    midnight = datetime.combine(local.date(), time(0), tzinfo=rules.tz)
+    return _Context(
+        rules=rules,
+        index=index_for(rules, catalog, policy),
+        history=PlayHistory.of(history),
+        now=now,
+        local=local,
+        day=local.date(),
+        hour_ago=now - _HOUR,
+        day_start=midnight - _TICK,
+        allow_restricted=not audience.possible_minor_present,
+    )
+
+
+def _candidates(ctx: _Context, tier: Tier, view: AudienceView) -> list[tuple[CompiledRule, Pool]]:
+    """The tier's rules that match the audience and have an ad valid today (caps come later)."""
+    out = []
+    for rule in tier.rules:
+        if view.matches(rule.audience, rule.min_confidence):
+            ctx.matched.append(rule.rule_id)
+            pool = ctx.index.pool(rule.play, ctx.day, ctx.allow_restricted)
+            if pool.ads:
+                out.append((rule, pool))
+    return out
+
+
+def _pick_in_tier(
+    ctx: _Context, candidates: list[tuple[CompiledRule, Pool]], rng: random.Random, exclude: str | None
+) -> tuple[CompiledRule, Ad, float] | None:
+    """Draw a rule by weight, then an eligible ad from it; a rule with none drops out."""
+    cands = list(candidates)
+    while cands:
+        total = sum(rule.weight for rule, _ in cands)
+        target = rng.random() * total
+        i = 0
+        while i < len(cands) - 1 and target >= cands[i][0].weight:
+            target -= cands[i][0].weight
+            i += 1
+        rule, pool = cands[i]
+        ad = pool.draw(rng, ctx.eligible(rule, exclude))
+        if ad is not None:
+            return rule, ad, total
+        cands.pop(i)
+    return None
+
+
+def _rule_reason(rule: CompiledRule, ad: Ad, ctx: _Context, total: float, n_rules: int, pool: Pool) -> str:
+    when = []
+    if rule.weekdays is not None:
+        names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        when.append("/".join(names[d] for d in sorted(rule.weekdays)))
+    if rule.window_labels:
+        when.append(" or ".join(rule.window_labels))
+    when_text = f" at {ctx.local:%a %H:%M} ({'; '.join(when)})" if when else ""
+    return (
+        f"rule {rule.rule_id!r} (tier {rule.tier}, weight {rule.weight:g} of {total:g} across "
+        f"{n_rules} matching rule(s)) fired for {describe_spec(rule.audience, rule.min_confidence)}"
+        f"{when_text}; drew {ad.ad_id!r} (campaign {ad.campaign!r}) from {len(pool.ads)} ad(s)"
+    )
+
+
+def _house_pool(ctx: _Context) -> Pool:
+    spec = ctx.rules.fallback
+    if spec.ads or spec.campaigns or spec.subjects:
+        narrowed = ctx.index.pool(spec, ctx.day, ctx.allow_restricted)
+        if narrowed.ads:
+            return narrowed
+    return ctx.index.pool(None, ctx.day, ctx.allow_restricted)
+
+
+def _fallback(ctx: _Context, rng: random.Random, note: str) -> Decision:
+    pool = _house_pool(ctx)
+    blocked: set[str] = set()
+    gap_only: set[str] = set()
+    # Only ads that played today (or within the gap) can be capped or too recent: check those.
+    since = min(ctx.day_start, ctx.now - timedelta(seconds=ctx.rules.default_min_gap_s), ctx.hour_ago)
+    played = ctx.history.ads_played_since(since)
+    capped_campaigns: set[str] = set()
+    for ad_id in played:
+        ad = ctx.index.by_id.get(ad_id)
+        if ad is None:
+            continue
+        scope, cap = ctx.cap_block(ad, None)
+        if cap is not None:
+            ctx.bound.append(cap)
+            blocked.add(ad_id)
+            if scope == "campaign":
+                capped_campaigns.add(ad.campaign)
+            continue
+        gap = ctx.gap_block(ad, None)
+        if gap is not None:
+            ctx.bound.append(gap)
+            blocked.add(ad_id)
+            gap_only.add(ad_id)
+    ads: Sequence[Ad] = pool.ads
+    if blocked:
+        ads = [ad for ad in pool.ads if ad.ad_id not in blocked and ad.campaign not in capped_campaigns]
+        if not ads:  # a too-short catalog: repeat sooner rather than show standby
+            ads = [ad for ad in pool.ads if ad.ad_id in gap_only and ad.campaign not in capped_campaigns]
+    if not ads:
+        reason = "every ad is capped, out of its dates or restricted for this audience"
+        return Decision(ad=None, rule=STANDBY_RULE, reason=f"{note}; {reason}")
+    house = house_rotation(ads, ctx.local, ctx.history, rng)
+    return Decision(ad=house.ad, rule=house.rule, reason=f"{note}; {house.reason}", runner_up=house.runner_up)
+
+
+def explain(
+    audience: AudienceSnapshot,
+    catalog: Catalog,
+    rules: RuleSet,
+    history: Sequence[PlayRecord],
+    now: datetime,
+    rng: random.Random,
+    policy: PolicySettings,
+) -> Explanation:
+    """``decide`` with the tier that won and the caps or gaps that excluded an ad on the way."""
+    ctx = _context(rules, catalog, history, now, audience, policy)
+    view = AudienceView(audience)
+    tiers = rules.active_tiers(ctx.local.weekday(), ctx.local.hour * 60 + ctx.local.minute, ctx.day)
+    active = matched = 0
+    for i, tier in enumerate(tiers):
+        active += len(tier.rules)
+        matched_before = len(ctx.matched)
+        candidates = _candidates(ctx, tier, view)
+        matched += len(ctx.matched) - matched_before
+        picked = _pick_in_tier(ctx, candidates, rng, None)
+        if picked is None:
+            continue
+        rule, ad, total = picked
+        pool = next(p for r, p in candidates if r is rule)
+        runner_up = _runner_up(ctx, candidates, _later(ctx, tiers[i + 1 :], view), rng, ad)
+        reason = _rule_reason(rule, ad, ctx, total, len(candidates), pool)
+        if ctx.bound:
+            reason += f"; skipped: {'; '.join(dict.fromkeys(ctx.bound))}"
+        return Explanation(
+            Decision(ad, rule.rule_id, reason, runner_up), tier.tier, tuple(dict.fromkeys(ctx.bound))
+        )
+    if not active:
+        note = "no rule is on at this time"
+    elif not matched:
+        note = f"none of the {active} rule(s) on at this time matches this audience"
+    else:
+        note = f"{matched} rule(s) match but none has an eligible ad"
+    decision = _fallback(ctx, rng, note)
+    return Explanation(decision, None, tuple(dict.fromkeys(ctx.bound)))
+
+
+def _later(
+    ctx: _Context, tiers: Sequence[Tier], view: AudienceView
+) -> Iterator[list[tuple[CompiledRule, Pool]]]:
+    """Lazily, each lower tier's candidates (only computed when the runner-up search gets there)."""
+    for tier in tiers:
+        yield _candidates(ctx, tier, view)
+
+
+def _runner_up(
+    ctx: _Context,
+    first: list[tuple[CompiledRule, Pool]],
+    later: Iterator[list[tuple[CompiledRule, Pool]]],
+    rng: random.Random,
+    chosen: Ad,
+) -> Ad | None:
+    """What would have played had the winner not been available: the same precedence, one ad less."""
+    bound = list(ctx.bound)
+    try:
+        for cands in _chain(first, later):
+            picked = _pick_in_tier(ctx, cands, rng, chosen.ad_id)
+            if picked is not None:
+                return picked[1]
+        return _house_pool(ctx).draw(rng, ctx.eligible(None, chosen.ad_id))
+    finally:
+        ctx.bound[:] = bound  # the runner-up search must not add to the winner's reasons
+
+
+def _chain(
+    first: list[tuple[CompiledRule, Pool]], later: Iterator[list[tuple[CompiledRule, Pool]]]
+) -> Iterator[list[tuple[CompiledRule, Pool]]]:
+    yield first
+    yield from later
+
+
+def decide(
+    audience: AudienceSnapshot,
+    catalog: Catalog,
+    rules: RuleSet,
+    history: Sequence[PlayRecord],
+    now: datetime,
+    rng: random.Random,
+    policy: PolicySettings,
+) -> Decision:
+    """The next ad for this audience at ``now`` (timezone-aware), with the rule that fired and why."""
+    return explain(audience, catalog, rules, history, now, rng, policy).decision

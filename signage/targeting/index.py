@@ -1,0 +1,111 @@
+"""The catalog seen through one rule set: each rule's ad pool, resolved once and cached by date.
+
+A pool is the ads a rule may play on one store-local date, split by whether restricted ads are
+allowed, with cumulative weights so that a weighted draw is one bisect instead of a scan.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from signage.domain import Ad, Catalog
+from signage.rotation import is_restricted
+from signage.targeting.model import Fallback, PlaySpec
+
+
+@dataclass(frozen=True)
+class Pool:
+    ads: tuple[Ad, ...]
+    cumulative: tuple[float, ...]
+
+    @classmethod
+    def of(cls, ads: Iterable[Ad]) -> Pool:
+        chosen = tuple(ad for ad in ads if ad.weight > 0)
+        total = 0.0
+        cumulative = []
+        for ad in chosen:
+            total += ad.weight
+            cumulative.append(total)
+        return cls(chosen, tuple(cumulative))
+
+    @property
+    def total(self) -> float:
+        return self.cumulative[-1] if self.cumulative else 0.0
+
+    def draw(self, rng: random.Random, ok: Callable[[Ad], bool], tries: int = 12) -> Ad | None:
+        """A weighted draw among the ads for which ``ok`` holds, or None when none does.
+
+        Rejection sampling gives exactly the weighted choice restricted to ``ok`` ads; after a
+        few rejections (many ads capped) it falls back to scanning the pool once.
+        """
+        if not self.ads:
+            return None
+        for _ in range(tries):
+            i = bisect.bisect_right(self.cumulative, rng.random() * self.total)
+            ad = self.ads[min(i, len(self.ads) - 1)]
+            if ok(ad):
+                return ad
+        eligible = [ad for ad in self.ads if ok(ad)]
+        if not eligible:
+            return None
+        return rng.choices(eligible, weights=[ad.weight for ad in eligible], k=1)[0]
+
+
+class CatalogIndex:
+    """Ads by id, campaign and subject, plus per-(rule, date) pools; built once per catalog."""
+
+    def __init__(self, catalog: Catalog, restricted_subjects: tuple[str, ...]) -> None:
+        self.catalog = catalog
+        self.restricted_subjects = restricted_subjects
+        self.by_id: dict[str, Ad] = {}
+        self.by_campaign: dict[str, list[Ad]] = {}
+        self.by_subject: dict[str, list[Ad]] = {}
+        self.restricted: set[str] = set()
+        for ad in catalog.ads:
+            self.by_id.setdefault(ad.ad_id, ad)
+            self.by_campaign.setdefault(ad.campaign, []).append(ad)
+            for subject in ad.subjects:
+                self.by_subject.setdefault(subject, []).append(ad)
+            if is_restricted(ad, restricted_subjects):
+                self.restricted.add(ad.ad_id)
+        self._resolved: dict[object, tuple[Ad, ...]] = {}
+        self._pools: dict[tuple[object, date, bool], Pool] = {}
+
+    def resolve(self, spec: PlaySpec | Fallback) -> tuple[Ad, ...]:
+        """Every catalog ad the spec names by id, campaign or subject, in catalog order."""
+        hit = self._resolved.get(spec)
+        if hit is not None:
+            return hit
+        wanted: dict[str, Ad] = {}
+        for ad_id in spec.ads:
+            if ad_id in self.by_id:
+                wanted[ad_id] = self.by_id[ad_id]
+        for campaign in spec.campaigns:
+            for ad in self.by_campaign.get(campaign, ()):
+                wanted[ad.ad_id] = ad
+        for subject in spec.subjects:
+            for ad in self.by_subject.get(subject, ()):
+                wanted[ad.ad_id] = ad
+        order = {ad.ad_id: i for i, ad in enumerate(self.catalog.ads)} if len(wanted) > 1 else {}
+        resolved = tuple(sorted(wanted.values(), key=lambda ad: order.get(ad.ad_id, 0)))
+        self._resolved[spec] = resolved
+        return resolved
+
+    def pool(self, spec: PlaySpec | Fallback | None, day: date, allow_restricted: bool) -> Pool:
+        """Ads of ``spec`` (None: every ad) valid on ``day``, restricted ones only when allowed."""
+        key = (spec, day, allow_restricted)
+        hit = self._pools.get(key)
+        if hit is not None:
+            return hit
+        ads = self.catalog.ads if spec is None else self.resolve(spec)
+        pool = Pool.of(
+            ad for ad in ads if ad.is_valid_on(day) and (allow_restricted or ad.ad_id not in self.restricted)
+        )
+        if len(self._pools) > 65536:  # dates roll over; keep memory bounded
+            self._pools.clear()
+        self._pools[key] = pool
+        return pool
