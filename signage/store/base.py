@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -24,3 +25,23 @@ class PlaySink(Protocol):
 
     def close(self) -> None:
         """Flush and stop the writer."""
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A screen's latest sign of life, overwritten on each write (one row per screen)."""
+
+    screen_id: str
+    store_id: str
+    last_seen: datetime  # UTC
+    playing_ad_id: str | None = None
+    camera_online: bool = False
+    rules_valid: bool = True
+    rules_error: str = ""
+    app_version: str = ""
+    started_at: datetime | None = None  # when this player process started (UTC)
+
+
+class HeartbeatSink(Protocol):
+    def write_heartbeat(self, heartbeat: Heartbeat) -> None:
+        """Queue the screen's status; only the latest one per screen is kept."""

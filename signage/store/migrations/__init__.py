@@ -1,0 +1,1 @@
+"""Alembic migrations of the signage database, run programmatically (see signage.store.migrate)."""

@@ -1,0 +1,244 @@
+"""The proof-of-play writer on SQLite: batching, coalescing, crash repair, failures, overflow."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from conftest import T0, make_play
+
+from signage.domain import PlayOutcome
+from signage.store import Heartbeat, SqlPlaySink
+from signage.store.engine import make_engine
+from signage.store.migrate import upgrade
+from signage.store.models import HEARTBEAT, PLAY, row_to_heartbeat, row_to_play
+from signage.store.overflow import OverflowJournal
+from signage.store.repair import CRASH_REASON, repaired_end
+from signage.store.writer import retry_delay_s
+
+
+def sink_for(path: Path, **kwargs: Any) -> SqlPlaySink:
+    kwargs.setdefault("screen_id", "screen-1")
+    kwargs.setdefault("retry_base_s", 0.01)
+    kwargs.setdefault("retry_cap_s", 0.05)
+    return SqlPlaySink(make_engine(f"sqlite:///{path}"), **kwargs)
+
+
+def all_plays(sink: SqlPlaySink) -> dict[str, Any]:
+    with sink.engine.connect() as conn:
+        return {str(r.play_id): row_to_play(r) for r in conn.execute(sa.select(PLAY))}
+
+
+def test_a_play_round_trips_with_utc_times_and_wal_mode(tmp_path: Path) -> None:
+    sink = sink_for(tmp_path / "s.db").start()
+    play = make_play(3)
+    sink.play_started(replace(play, ended_at=None, outcome=None, actual_s=0.0))
+    sink.play_ended(play)
+    assert sink.flush(10)
+    stored = all_plays(sink)
+    assert stored == {play.play_id: play}
+    assert stored[play.play_id].started_at.tzinfo is not None
+    with sink.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    sink.close()
+
+
+def test_plays_queued_together_are_committed_in_batches(tmp_path: Path) -> None:
+    sink = sink_for(tmp_path / "s.db", batch_max=1000)
+    upgrade(sink.engine)
+    batches: list[int] = []
+
+    @sa.event.listens_for(sink.engine, "before_cursor_execute")
+    def count(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+        if statement.startswith("INSERT INTO play"):
+            batches.append(len(params) if executemany else 1)
+
+    plays = [make_play(i) for i in range(2500)]
+    for play in plays:  # queued before the writer starts, so the batch sizes are exact
+        sink.play_started(replace(play, ended_at=None, outcome=None))
+        sink.play_ended(play)  # supersedes the start in the buffer: one row write per play
+    sink.start()
+    assert sink.flush(30)
+    assert batches == [1000, 1000, 500]
+    assert len(all_plays(sink)) == 2500
+    assert sink.stats().written == 2500
+    sink.close()
+
+
+def test_recent_plays_merge_the_database_and_the_unwritten_buffer(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    first = sink_for(path).start()
+    old, written = make_play(0), make_play(5)
+    first.play_ended(old)
+    first.play_ended(written)
+    first.close()
+    second = sink_for(path)  # not started: its buffer is never written
+    second._ready.set()  # the schema exists already; read the database as the running store would
+    queued = make_play(9)
+    second.play_started(queued)
+    since = T0 + timedelta(seconds=30)
+    got = second.recent_plays(since)
+    assert [(r.ad_id, r.started_at) for r in got] == [
+        (written.ad_id, written.started_at),
+        (queued.ad_id, queued.started_at),
+    ]
+
+
+def test_crash_repair_closes_only_this_screens_open_plays(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    crashed = sink_for(path).start()
+    mine, done, other = (
+        make_play(1, ended=False),
+        make_play(2),
+        make_play(3, ended=False, screen_id="screen-2"),
+    )
+    for play in (mine, done, other):
+        crashed.play_started(play)
+    crashed.write_heartbeat(Heartbeat("screen-1", "store-1", mine.started_at + timedelta(seconds=3)))
+    assert crashed.flush(10)
+    crashed._abandon = True  # die without closing anything, as a crash would
+
+    restarted = sink_for(path).start()
+    assert restarted.flush(10)
+    plays = all_plays(restarted)
+    repaired = plays[mine.play_id]
+    assert repaired.outcome == PlayOutcome.INTERRUPTED
+    assert repaired.reason == CRASH_REASON
+    assert repaired.actual_s == pytest.approx(3.0)
+    assert repaired.ended_at == mine.started_at + timedelta(seconds=3)
+    assert plays[done.play_id] == done
+    assert plays[other.play_id].ended_at is None  # another screen may be showing it right now
+    assert restarted.stats().repaired == 1
+    restarted.close()
+
+
+def test_repaired_end_never_overstates_a_play() -> None:
+    planned = 8.0
+    assert repaired_end(T0, planned, None) == T0
+    assert repaired_end(T0, planned, T0 - timedelta(seconds=5)) == T0
+    assert repaired_end(T0, planned, T0 + timedelta(seconds=2)) == T0 + timedelta(seconds=2)
+    assert repaired_end(T0, planned, T0 + timedelta(hours=1)) == T0 + timedelta(seconds=8)
+
+
+def test_a_full_database_is_reported_once_keeps_the_plays_and_recovers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = sink_for(tmp_path / "s.db")
+    upgrade(sink.engine)
+    with sink.engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+    limit: dict[str, int | None] = {"pages": pages}
+
+    @sa.event.listens_for(sink.engine, "connect")
+    def cap(dbapi_connection: Any, _record: Any) -> None:
+        if limit["pages"] is not None:
+            dbapi_connection.execute(f"PRAGMA max_page_count={limit['pages']}")
+
+    sink.engine.dispose()
+    caplog.set_level(logging.INFO, logger="signage.store")
+    sink.start()
+    plays = [make_play(i) for i in range(300)]
+    for play in plays:
+        sink.play_ended(play)  # returns at once: playback never waits for the database
+    assert not sink.flush(0.5)
+    stats = sink.stats()
+    assert stats.failing and stats.pending == 300 and stats.written == 0
+    failures = [r for r in caplog.records if "cannot write" in r.getMessage()]
+    assert len(failures) == 1 and "full" in failures[0].getMessage()
+
+    limit["pages"] = None  # the operator frees some space
+    sink.engine.dispose()
+    assert sink.flush(10)
+    assert set(all_plays(sink)) == {p.play_id for p in plays}
+    assert not sink.stats().failing
+    assert sum("again after" in r.getMessage() for r in caplog.records) == 1
+    sink.close()
+
+
+def test_a_row_the_database_refuses_is_reported_and_the_rest_are_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = sink_for(tmp_path / "s.db")
+    good = [make_play(i) for i in range(4)]
+    bad = replace(make_play(9), planned_s=math.nan)  # SQLite stores NaN as NULL: NOT NULL fails
+    for play in (good[0], good[1], bad, good[2], good[3]):
+        sink.play_ended(play)
+    sink.start()
+    assert sink.flush(10)
+    assert set(all_plays(sink)) == {p.play_id for p in good}
+    assert sink.stats().rejected == 1
+    assert any(bad.play_id in r.getMessage() for r in caplog.records)
+    sink.close()
+
+
+def test_a_play_with_a_bad_id_is_reported_and_never_raises(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = sink_for(tmp_path / "s.db")
+    sink.play_started(make_play(0, play_id="not-a-uuid"))
+    assert sink.stats().rejected == 1 and sink.stats().pending == 0
+    assert "'not-a-uuid' of ad 'ad-0' is not a UUID" in caplog.text
+
+
+def test_a_full_buffer_spills_to_the_journal_and_the_next_start_writes_it(tmp_path: Path) -> None:
+    journal = OverflowJournal(tmp_path / "unsaved.jsonl")
+    path = tmp_path / "s.db"
+    stuck = sink_for(path, overflow=journal, max_pending=5)  # never started: as if the DB were down
+    plays = [make_play(i, ended=i % 2 == 0) for i in range(8)]
+    for play in plays:
+        stuck.play_started(play)
+    stuck.write_heartbeat(Heartbeat("screen-1", "store-1", T0))
+    assert stuck.stats().spilled == 4 and stuck.stats().dropped == 0
+    assert journal.read() == plays[:4]
+    stuck.close(timeout_s=0.1)  # the other four plays join the journal too
+    assert journal.read() == plays
+
+    later = sink_for(path, overflow=journal, screen_id=None).start()
+    assert later.flush(10)
+    assert all_plays(later) == {p.play_id: p for p in plays}
+    assert not journal.path.exists()
+    later.close()
+
+
+def test_when_the_journal_cannot_be_written_lost_plays_are_counted_and_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    stuck = sink_for(tmp_path / "s.db", overflow=OverflowJournal(blocker / "j.jsonl"), max_pending=2)
+    for i in range(5):
+        stuck.play_started(make_play(i))
+    assert stuck.stats().dropped == 3
+    assert "LOST" in caplog.text
+
+
+def test_the_heartbeat_keeps_only_the_latest_status(tmp_path: Path) -> None:
+    sink = sink_for(tmp_path / "s.db")
+    for i in range(5):
+        sink.write_heartbeat(
+            Heartbeat(
+                "screen-1",
+                "store-1",
+                T0 + timedelta(seconds=i),
+                playing_ad_id=f"ad-{i}",
+                camera_online=i % 2 == 0,
+            )
+        )
+    sink.start()
+    assert sink.flush(10)
+    with sink.engine.connect() as conn:
+        rows = [row_to_heartbeat(r) for r in conn.execute(sa.select(HEARTBEAT))]
+    assert rows == [
+        Heartbeat("screen-1", "store-1", T0 + timedelta(seconds=4), playing_ad_id="ad-4", camera_online=True)
+    ]
+    sink.close()
+
+
+def test_retry_delay_grows_and_is_capped() -> None:
+    assert [retry_delay_s(a, 0.5, 4.0) for a in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
