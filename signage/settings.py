@@ -24,12 +24,13 @@ class Strict(BaseModel):
 class CameraSettings(Strict):
     # "auto": the first webcam if one opens, else the simulated scene. Also: "simulated", "none",
     # a device index ("0"), a video file path, or an rtsp:// / http:// URL.
-    source: str = "auto"
+    source: Annotated[str, Field(min_length=1)] = "auto"
     width: Annotated[int, Field(gt=0)] = 640
     height: Annotated[int, Field(gt=0)] = 480
     fps: Annotated[float, Field(gt=0, le=120)] = 30.0
     frozen_after_s: Annotated[float, Field(gt=0)] = 5.0
     reconnect_max_s: Annotated[float, Field(gt=0)] = 30.0
+    reconnect_initial_s: Annotated[float, Field(gt=0)] = 0.5  # first retry delay, doubled up to the max
 
 
 class DisplaySettings(Strict):
@@ -50,6 +51,26 @@ class PerceptionSettings(Strict):
     attention_pitch_deg: Annotated[float, Field(gt=0, le=90)] = 20.0
     minor_probability_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.2
     track_expiry_s: Annotated[float, Field(gt=0)] = 2.0
+    # A person who left comes back as the same track if they reappear where they left within this.
+    reentry_window_s: Annotated[float, Field(ge=0)] = 10.0
+    # Sightings before a face counts as a person (one-frame false detections never become people).
+    confirm_hits: Annotated[int, Field(ge=1)] = 3
+    min_face_score: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    use_face_mesh: bool = True  # precise eyes and head pose; off halves the face cost
+    # Attribute classification: often until confident, then now and then (emotion changes).
+    classify_interval_s: Annotated[float, Field(ge=0)] = 0.1
+    reclassify_interval_s: Annotated[float, Field(gt=0)] = 2.0
+    confident_samples: Annotated[int, Field(ge=1)] = 5
+    confident_probability: Annotated[float, Field(gt=0.5, lt=1)] = 0.9
+    max_samples_to_confidence: Annotated[int, Field(ge=1)] = 15
+    min_face_px_for_attributes: Annotated[float, Field(gt=0)] = 24.0
+    max_faces_per_batch: Annotated[int, Field(ge=1)] = 4
+    # Until classified, a person might be a minor: restricted ads wait (policy, not accuracy).
+    unclassified_is_possible_minor: bool = True
+    emotion_half_life_s: Annotated[float, Field(gt=0)] = 2.0
+    # Distance from face width: the camera's horizontal field of view and an adult face's width.
+    camera_hfov_deg: Annotated[float, Field(gt=10, lt=180)] = 60.0
+    face_width_m: Annotated[float, Field(gt=0)] = 0.16
 
 
 class PolicySettings(Strict):
