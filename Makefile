@@ -1,0 +1,40 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test setup system-deps samples lint typecheck bench clean
+
+demo: setup samples
+	$(BIN)/signage demo
+
+test: setup samples
+	@scripts/ensure-postgres.sh
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@scripts/system-deps.sh
+
+# torch is installed first with its exact pin so that pip takes the local CPU wheel and
+# nothing later pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+samples: setup
+	$(BIN)/python -m signage.samples
+
+lint: setup
+	$(BIN)/ruff check signage classifier tests bench
+	$(BIN)/mypy signage classifier
+
+bench: setup samples
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

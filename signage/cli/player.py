@@ -1,0 +1,83 @@
+"""``signage run`` and ``signage demo``: the player itself."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from signage.settings import PROJECT_ROOT, Settings, load_settings
+from signage.yamlconf import ConfigError
+
+log = logging.getLogger("signage")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Device settings file (signage.yaml); built-in defaults when omitted."),
+]
+HeadlessOption = Annotated[bool, typer.Option("--headless", help="No window: SDL dummy video driver.")]
+DurationOption = Annotated[
+    float | None, typer.Option("--duration", min=0.1, help="Stop by itself after this many seconds.")
+]
+ScreenshotsOption = Annotated[
+    Path | None, typer.Option("--screenshots", help="Save one screenshot per play into this folder.")
+]
+WindowedOption = Annotated[bool, typer.Option("--windowed", help="A window instead of full screen.")]
+SeedOption = Annotated[int | None, typer.Option("--seed", help="Seed the rotation (repeatable runs).")]
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+
+def settings_or_exit(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        for finding in exc.findings:
+            typer.echo(str(finding), err=True)
+        raise typer.Exit(2) from exc
+
+
+def _run(settings: Settings, headless: bool, duration: float | None, shots: Path | None, windowed: bool,
+         seed: int | None) -> None:  # fmt: skip
+    from signage.app import RunOptions, run
+
+    setup_logging(settings.log_level)
+    if windowed:
+        settings = settings.model_copy(update={"display": settings.display.model_copy(update={"fullscreen": False})})
+    code = run(settings, RunOptions(headless=headless, duration_s=duration, screenshots=shots, seed=seed))
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run_command(
+        config: ConfigOption = None,
+        headless: HeadlessOption = False,
+        duration: DurationOption = None,
+        screenshots: ScreenshotsOption = None,
+        windowed: WindowedOption = False,
+        seed: SeedOption = None,
+    ) -> None:
+        """Run the player with the device settings."""
+        _run(settings_or_exit(config), headless, duration, screenshots, windowed, seed)
+
+    @app.command("demo")
+    def demo_command(
+        headless: HeadlessOption = False,
+        duration: DurationOption = None,
+        screenshots: ScreenshotsOption = None,
+        windowed: WindowedOption = False,
+        seed: SeedOption = None,
+    ) -> None:
+        """Run the player on its built-in defaults: sample ads and rules, the webcam or a simulated
+        scene, a local SQLite database under ./data."""
+        from signage.samples import generate
+
+        written = generate(PROJECT_ROOT / "ads" / "media")
+        if written:
+            typer.echo(f"generated {len(written)} sample file(s) in ads/media")
+        _run(settings_or_exit(None), headless, duration, screenshots, windowed, seed)

@@ -1,0 +1,229 @@
+"""The slot loop: audience -> decide -> play -> record, on the main thread, which owns the display.
+
+The next ad is decided ``lead_s`` before the current one ends and handed to the player to
+prepare, so the switch is gapless; the audience it sees is at most ``lead_s`` old. Everything
+the loop touches comes in through small interfaces, so tests drive it on fakes and a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from signage.domain import AudienceSnapshot, Decision, Play, PlayOutcome, PlayRecord
+from signage.playback.base import Player, PlayResult
+from signage.store.base import PlaySink
+
+log = logging.getLogger(__name__)
+
+STANDBY_ID = "standby"
+HISTORY_WINDOW = timedelta(hours=24)
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+
+    def now_utc(self) -> datetime: ...
+
+
+# (audience, history, now_utc, ads to leave out) -> Decision
+Decider = Callable[[AudienceSnapshot, Sequence[PlayRecord], datetime, frozenset[str]], Decision]
+
+
+class PlayObserver(Protocol):
+    """Something that follows plays with the audience (impressions, status, heartbeats)."""
+
+    def play_started(self, play: Play, audience: AudienceSnapshot) -> None: ...
+
+    def audience_sample(self, audience: AudienceSnapshot) -> None: ...
+
+    def play_ended(self, play: Play, audience: AudienceSnapshot) -> None: ...
+
+
+@dataclass
+class LoopConfig:
+    screen_id: str
+    lead_s: float = 1.0  # decide and prepare the next ad this long before the current ends
+    standby_slot_s: float = 10.0
+    sample_every_s: float = 0.5  # audience sampling for observers during a play
+    tick_s: float = 0.004
+    screenshots: Path | None = None
+
+
+@dataclass
+class _OnScreen:
+    play: Play
+    started_mono: float
+    decision: Decision
+    screenshot_due_mono: float | None
+
+
+class SlotLoop:
+    def __init__(
+        self,
+        config: LoopConfig,
+        player: Player,
+        sink: PlaySink,
+        audience: Callable[[], AudienceSnapshot],
+        decider: Decider,
+        clock: Clock,
+        observers: Sequence[PlayObserver] = (),
+    ) -> None:
+        self.config = config
+        self.player = player
+        self.sink = sink
+        self.audience = audience
+        self.decider = decider
+        self.clock = clock
+        self.observers = tuple(observers)
+        self.history: deque[PlayRecord] = deque()
+        self.unplayable: set[str] = set()  # ads the player failed on: out until restart/reload
+        self.plays_started = 0
+        self._current: _OnScreen | None = None
+        self._next: Decision | None = None
+        self._last_sample_mono = 0.0
+
+    # -- history ---------------------------------------------------------------------------
+    def load_history(self) -> None:
+        since = self.clock.now_utc() - HISTORY_WINDOW
+        self.history.extend(self.sink.recent_plays(since))
+
+    def _remember(self, record: PlayRecord) -> None:
+        self.history.append(record)
+        horizon = record.started_at - HISTORY_WINDOW
+        while self.history and self.history[0].started_at < horizon:
+            self.history.popleft()
+
+    # -- decisions -------------------------------------------------------------------------
+    def _decide(self) -> Decision:
+        audience = self.audience()
+        return self.decider(audience, tuple(self.history), self.clock.now_utc(), frozenset(self.unplayable))
+
+    # -- the loop --------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        self.load_history()
+        try:
+            while not stop.is_set():
+                self.step()
+                stop.wait(self.config.tick_s)
+        finally:
+            self.interrupt("player stopped")
+
+    def step(self) -> None:
+        """One iteration: pump the player, start the next item when the current one ended."""
+        result = self.player.pump()
+        now = self.clock.monotonic()
+        if self._current is None:
+            self._start(self._next or self._decide())
+            return
+        if result is not None:
+            self._finish(result)
+            self._start(self._next or self._decide())
+            return
+        self._maybe_prepare_next()
+        self._maybe_sample(now)
+        self._maybe_screenshot(now)
+
+    def _maybe_prepare_next(self) -> None:
+        remaining = self.player.remaining_s()
+        if self._next is None and remaining is not None and remaining <= self.config.lead_s:
+            self._next = self._decide()
+            if self._next.ad is not None:
+                self.player.prepare(self._next.ad)
+
+    def _maybe_sample(self, now: float) -> None:
+        if self.observers and now - self._last_sample_mono >= self.config.sample_every_s:
+            self._last_sample_mono = now
+            snapshot = self.audience()
+            for observer in self.observers:
+                observer.audience_sample(snapshot)
+
+    def _maybe_screenshot(self, now: float) -> None:
+        current = self._current
+        if current is None or current.screenshot_due_mono is None or now < current.screenshot_due_mono:
+            return
+        current.screenshot_due_mono = None
+        assert self.config.screenshots is not None
+        name = f"{self.plays_started:05d}-{current.play.ad_id}.png"
+        try:
+            self.player.screenshot(self.config.screenshots / name)
+        except OSError as exc:
+            log.warning("could not save screenshot %s: %s", name, exc)
+
+    def _start(self, decision: Decision) -> None:
+        self._next = None
+        audience = self.audience()
+        now_utc, now_mono = self.clock.now_utc(), self.clock.monotonic()
+        if decision.ad is None:
+            ad_id, advertiser, campaign, planned = STANDBY_ID, "", "", self.config.standby_slot_s
+            self.player.show_standby(planned)
+        else:
+            ad = decision.ad
+            ad_id, advertiser, campaign, planned = ad.ad_id, ad.advertiser, ad.campaign, ad.duration_s
+            self.player.start(ad)
+        play = Play(
+            play_id=str(uuid.uuid4()),
+            screen_id=self.config.screen_id,
+            ad_id=ad_id,
+            advertiser=advertiser,
+            campaign=campaign,
+            started_at=now_utc,
+            ended_at=None,
+            planned_s=planned,
+            actual_s=0.0,
+            outcome=None,
+            rule=decision.rule,
+            audience_known=audience.known,
+            present_at_start=audience.present,
+            watching_at_start=audience.watching,
+        )
+        self.plays_started += 1
+        log.debug("playing %s (%s: %s)", ad_id, decision.rule, decision.reason)
+        due = None
+        if self.config.screenshots is not None:
+            due = now_mono + min(1.0, planned / 2)
+        self._current = _OnScreen(play, now_mono, decision, due)
+        if decision.ad is not None:
+            self.sink.play_started(play)
+        for observer in self.observers:
+            observer.play_started(play, audience)
+
+    def _finish(self, result: PlayResult) -> None:
+        current = self._current
+        assert current is not None
+        self._current = None
+        play = replace(
+            current.play,
+            ended_at=self.clock.now_utc(),
+            actual_s=result.actual_s,
+            outcome=result.outcome,
+            reason=result.reason,
+        )
+        if result.outcome is PlayOutcome.SKIPPED and play.ad_id != STANDBY_ID:
+            if play.ad_id not in self.unplayable:
+                log.warning("ad %s skipped: %s", play.ad_id, result.reason)
+            self.unplayable.add(play.ad_id)
+        if play.ad_id != STANDBY_ID:
+            self.sink.play_ended(play)
+            if result.outcome is not PlayOutcome.SKIPPED:
+                self._remember(PlayRecord(play.ad_id, play.campaign, play.started_at))
+        audience = self.audience()
+        for observer in self.observers:
+            observer.play_ended(play, audience)
+
+    def interrupt(self, reason: str) -> None:
+        """Close the play on screen as interrupted (shutdown)."""
+        if self._current is None:
+            return
+        result = self.player.stop_current(reason)
+        if result is None:
+            elapsed = self.clock.monotonic() - self._current.started_mono
+            result = PlayResult(self._current.play.ad_id, PlayOutcome.INTERRUPTED, elapsed, reason)
+        self._finish(result)
