@@ -1,0 +1,312 @@
+"""The real ``Player``: a pygame full-screen window on the main thread, VLC decoding the videos.
+
+Two drawing paths, picked once at start-up and logged:
+
+* ``window``: an X11 display; VLC draws into the pygame window itself (``set_xwindow``).
+* ``callbacks``: no X (``--headless``, SDL dummy driver, or any non-X11 driver); VLC hands decoded
+  frames to us and ``pump`` blits them, so frames are really decoded, drawn and screenshot-able.
+
+The screen surface keeps its last picture until a new one is drawn: a new item never blanks the
+screen before its own first frame is ready, and a skipped item leaves the previous picture up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygame
+
+from signage.domain import Ad, MediaKind, PlayOutcome
+from signage.playback.base import PlayResult
+from signage.playback.slides import BACKGROUND, generated_standby, load_still, privacy_badge
+from signage.playback.vlcvideo import (
+    MediaError,
+    VideoClip,
+    make_instance,
+    probe_video,
+    sound_device_present,
+)
+from signage.settings import DisplaySettings
+
+log = logging.getLogger(__name__)
+
+STANDBY_ID = "standby"
+START_TIMEOUT_S = 5.0  # a video that shows no frame by then is skipped
+OVERRUN_GRACE_S = 10.0
+RESUME_LEAD_S = 0.02  # measured here: a prerolled clip shows its first frame ~13-20 ms after resume  # a video still "playing" this long after its length has stalled
+
+
+@dataclass
+class _Slot:
+    """What is on screen now (mutable, private to this module)."""
+
+    ad_id: str
+    planned_s: float
+    requested_mono: float
+    clip: VideoClip | None = None
+    still: pygame.Surface | None = None
+    shown_mono: float | None = None
+    seen: int = 0
+
+
+_Prepared = VideoClip | pygame.Surface | MediaError
+
+
+class PygamePlayer:
+    def __init__(
+        self,
+        display: DisplaySettings,
+        *,
+        standby: Path | None = None,
+        headless: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if headless:
+            os.environ["SDL_VIDEODRIVER"] = "dummy"
+            os.environ["SDL_AUDIODRIVER"] = "dummy"
+        self._clock = clock
+        pygame.display.init()
+        pygame.font.init()
+        if display.fullscreen:
+            self._screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+        else:
+            self._screen = pygame.display.set_mode((display.width, display.height))
+        pygame.display.set_caption("signage")
+        pygame.mouse.set_visible(False)
+        # Under the dummy driver FULLSCREEN means 1024x768 whatever was asked: trust the surface.
+        self.size: tuple[int, int] = self._screen.get_size()
+        wm = pygame.display.get_wm_info()
+        self._xwindow: int | None = wm.get("window") if pygame.display.get_driver() == "x11" else None
+        self.mode = "window" if self._xwindow else "callbacks"
+        sound = sound_device_present()
+        self._vlc = make_instance(draw_into_window=self._xwindow is not None, sound=sound)
+        log.info(
+            "player: %dx%d on SDL driver %s, VLC draws via %s, sound %s",
+            self.size[0],
+            self.size[1],
+            pygame.display.get_driver(),
+            self.mode,
+            "on" if sound else "off (no sound device)",
+        )
+        self._notice_text = display.privacy_notice_text if display.privacy_notice else ""
+        self._badge = privacy_badge(self._notice_text, self.size) if self._notice_text else None
+        self._standby_path = standby
+        self._standby: pygame.Surface | None = None
+        self._prepared: dict[tuple[str, Path], _Prepared] = {}
+        self._slot: _Slot | None = None
+        self._pending: PlayResult | None = None
+        self._retiring: list[VideoClip] = []
+        self._reported: set[str] = set()
+        self.quit_requested = False
+        self.frames_blitted = 0
+        self._draw(self._standby_surface())  # never start on a black window
+
+    # -- loading -------------------------------------------------------------------------------
+    def prepare(self, ad: Ad) -> None:
+        key = (ad.ad_id, ad.media)
+        if key in self._prepared:
+            return
+        self._prepared[key] = self._load(ad)
+        while len(self._prepared) > 2:  # only the next item or two are worth holding decoders for
+            stale = self._prepared.pop(next(iter(self._prepared)))
+            if isinstance(stale, VideoClip):
+                stale.release()
+
+    def _load(self, ad: Ad) -> _Prepared:
+        try:
+            if ad.kind is MediaKind.IMAGE:
+                return load_still(ad.media, self.size)
+            info = probe_video(ad.media)
+            if self._xwindow is not None:
+                clip = VideoClip(self._vlc, ad.media, info, xwindow=self._xwindow)
+                if self._notice_text:
+                    clip.set_notice(self._notice_text)
+                return clip
+            return VideoClip(self._vlc, ad.media, info, box=self.size)
+        except MediaError as exc:
+            return exc
+
+    def _standby_surface(self) -> pygame.Surface:
+        if self._standby is None:
+            if self._standby_path is not None:
+                try:
+                    self._standby = load_still(self._standby_path, self.size)
+                except MediaError as exc:
+                    self._report(f"standby slide unusable, showing the built-in one: {exc}")
+            if self._standby is None:
+                self._standby = generated_standby(self.size)
+        return self._standby
+
+    def _report(self, message: str) -> None:
+        if message not in self._reported:  # a broken file in rotation is reported once, not every slot
+            self._reported.add(message)
+            log.warning("%s", message)
+
+    # -- the state machine ---------------------------------------------------------------------
+    def start(self, ad: Ad) -> None:
+        self._end_slot()
+        self._pending = None
+        prepared = self._prepared.pop((ad.ad_id, ad.media), None) or self._load(ad)
+        now = self._clock()
+        if isinstance(prepared, MediaError):
+            self._report(f"ad {ad.ad_id} skipped: {prepared}")
+            self._pending = PlayResult(ad.ad_id, PlayOutcome.SKIPPED, 0.0, str(prepared))
+            return
+        if isinstance(prepared, VideoClip):
+            self._slot = _Slot(ad.ad_id, ad.duration_s, now, clip=prepared)
+            prepared.play()
+        else:
+            self._show_still(_Slot(ad.ad_id, ad.duration_s, now, still=prepared))
+
+    def show_standby(self, seconds: float) -> None:
+        self._end_slot()
+        self._pending = None
+        self._show_still(_Slot(STANDBY_ID, seconds, self._clock(), still=self._standby_surface()))
+
+    def _show_still(self, slot: _Slot) -> None:
+        assert slot.still is not None
+        self._slot = slot
+        self._draw(slot.still)
+        slot.shown_mono = self._clock()
+        self._release_retiring()
+
+    def pump(self) -> PlayResult | None:
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                self.quit_requested = True
+            elif event.type in (pygame.VIDEOEXPOSE, pygame.WINDOWEXPOSED):
+                pygame.display.flip()
+        if self._pending is not None:
+            result, self._pending = self._pending, None
+            return result
+        slot = self._slot
+        if slot is None:
+            return None
+        if slot.clip is not None:
+            return self._pump_video(slot, slot.clip)
+        assert slot.shown_mono is not None
+        if self._clock() - slot.shown_mono >= slot.planned_s:
+            return self._finish(PlayOutcome.COMPLETED)
+        return None
+
+    def _pump_video(self, slot: _Slot, clip: VideoClip) -> PlayResult | None:
+        frame = clip.latest(slot.seen)
+        if frame is not None:
+            slot.seen, pixels = frame
+            picture = pygame.image.frombuffer(pixels.data, clip.size, "BGRA")
+            self._draw(picture, clear=slot.shown_mono is None)
+            self.frames_blitted += 1
+        ready = slot.seen > 0 if self._xwindow is None else clip.has_picture()
+        if slot.shown_mono is None and ready:
+            slot.shown_mono = self._clock()
+            self._release_retiring()
+        if clip.error.is_set() or (clip.ended.is_set() and slot.shown_mono is None):
+            return self._finish(PlayOutcome.SKIPPED, f"VLC could not decode video file {clip.path}.")
+        now = self._clock()
+        if slot.shown_mono is None:
+            if now - slot.requested_mono > START_TIMEOUT_S:
+                return self._finish(
+                    PlayOutcome.SKIPPED,
+                    f"video file {clip.path} showed no picture within {START_TIMEOUT_S:g} s.",
+                )
+            return None
+        if clip.ended.is_set() or self._last_frame_done(clip, now):
+            return self._finish(PlayOutcome.COMPLETED)
+        if now - slot.shown_mono > max(slot.planned_s, clip.length_s()) + OVERRUN_GRACE_S:
+            return self._finish(PlayOutcome.INTERRUPTED, f"video file {clip.path} stalled and was stopped.")
+        return None
+
+    @staticmethod
+    def _last_frame_done(clip: VideoClip, now: float) -> bool:
+        """The final frame has been on screen for its period less the next clip's resume latency.
+
+        VLC's EndReached arrives a whole frame after the last picture and resuming the next clip
+        takes another ~15 ms; ending here instead keeps the switch within one frame. A clip whose
+        container lies about its frame count simply ends on EndReached.
+        """
+        info = clip.info
+        if info.frames <= 0 or info.fps <= 0 or clip.frames_displayed < info.frames:
+            return False
+        last = clip.last_frame_mono
+        return last is not None and now >= last + max(0.0, 1.0 / info.fps - RESUME_LEAD_S)
+
+    def _finish(self, outcome: PlayOutcome, reason: str = "") -> PlayResult:
+        slot = self._slot
+        assert slot is not None
+        shown = 0.0 if slot.shown_mono is None else self._clock() - slot.shown_mono
+        if outcome is PlayOutcome.SKIPPED:
+            self._report(f"ad {slot.ad_id} skipped: {reason}")
+        self._end_slot()
+        return PlayResult(slot.ad_id, outcome, shown, reason)
+
+    def _end_slot(self) -> None:
+        # The clip is released only once the next picture is up: stop() joins VLC threads, which
+        # would otherwise sit between the last frame of one ad and the first of the next.
+        if self._slot is not None and self._slot.clip is not None:
+            self._retiring.append(self._slot.clip)
+        self._slot = None
+
+    def _release_retiring(self) -> None:
+        while self._retiring:
+            self._retiring.pop().release()
+        if self._xwindow is not None:
+            pygame.display.flip()  # the closed VLC video window uncovers what pygame drew
+
+    def remaining_s(self) -> float | None:
+        slot = self._slot
+        if slot is None:
+            return None
+        if slot.clip is not None:
+            return max(0.0, slot.clip.length_s() - slot.clip.time_s())
+        elapsed = 0.0 if slot.shown_mono is None else self._clock() - slot.shown_mono
+        return max(0.0, slot.planned_s - elapsed)
+
+    def stop_current(self, reason: str) -> PlayResult | None:
+        if self._slot is None:
+            return None
+        result = self._finish(PlayOutcome.INTERRUPTED, reason)
+        self._release_retiring()
+        return result
+
+    # -- drawing ------------------------------------------------------------------------------
+    def _draw(self, picture: pygame.Surface, *, clear: bool = True) -> None:
+        if clear:
+            self._screen.fill(BACKGROUND)
+        width, height = picture.get_size()
+        self._screen.blit(picture, ((self.size[0] - width) // 2, (self.size[1] - height) // 2))
+        if self._badge is not None:
+            margin = max(4, self.size[1] // 100)
+            spot = (
+                self.size[0] - self._badge.get_width() - margin,
+                self.size[1] - self._badge.get_height() - margin,
+            )
+            self._screen.blit(self._badge, spot)
+        pygame.display.flip()
+
+    def screenshot(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        slot = self._slot
+        # In window mode VLC draws over our window; pygame's surface would show what lies under it.
+        if (
+            self._xwindow is not None
+            and slot is not None
+            and slot.clip is not None
+            and slot.clip.snapshot(path)
+        ):
+            return
+        pygame.image.save(self._screen, str(path))
+
+    def close(self) -> None:
+        self.stop_current("player closed.")
+        for prepared in self._prepared.values():
+            if isinstance(prepared, VideoClip):
+                prepared.release()
+        self._prepared.clear()
+        self._release_retiring()
+        self._vlc.release()
+        pygame.display.quit()
