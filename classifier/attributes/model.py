@@ -1,0 +1,121 @@
+"""The runtime face-attribute model: load verified weights, predict calibrated attributes for crops."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from classifier.attributes.manifest import ENTRY_NAME, ModelError, verified_file
+from classifier.attributes.network import EMOTIONS, AttributeNet
+from classifier.backbone import to_input
+from classifier.types import FaceAttributes
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AttributeModel", "Calibration", "ModelError"]
+
+MAX_AGE = 100.0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Fitted on the calibration split (never the test split): temperatures and the age-spread factor."""
+
+    gender_temperature: float = 1.0
+    emotion_temperature: float = 1.0
+    age_scale_factor: float = 1.0
+
+
+def save_checkpoint(path: Path, net: AttributeNet, calibration: Calibration, input_size: int,
+                    meta: dict[str, Any]) -> None:
+    """fp16 storage halves the file; inference runs in fp32 after loading."""
+    state = {k: (v.half() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
+    torch.save(
+        {
+            "format": 1,
+            "state_dict": state,
+            "input_size": input_size,
+            "emotions": list(EMOTIONS),
+            "calibration": {
+                "gender_temperature": calibration.gender_temperature,
+                "emotion_temperature": calibration.emotion_temperature,
+                "age_scale_factor": calibration.age_scale_factor,
+            },
+            "meta": meta,
+        },
+        path,
+    )
+
+
+class AttributeModel:
+    """Batched, calibrated age / gender / emotion for aligned crops from :func:`classifier.crop.crop_face`."""
+
+    def __init__(self, net: AttributeNet, calibration: Calibration, input_size: int) -> None:
+        self.net = net.eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.calibration = calibration
+        self.input_size = input_size
+
+    @classmethod
+    def load(cls, models_dir: Path) -> AttributeModel:
+        """Load the weights listed in ``models_dir/manifest.yaml`` after checking their sha256."""
+        path, _entry = verified_file(Path(models_dir), ENTRY_NAME)
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+            net = AttributeNet()
+            net.load_state_dict({k: v.float() if v.is_floating_point() else v
+                                 for k, v in blob["state_dict"].items()})
+            cal = Calibration(**{k: float(v) for k, v in blob["calibration"].items()})
+            input_size = int(blob["input_size"])
+        except Exception as exc:  # any failure here means an unusable file; say which one
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ModelError(f"Model weights {path} could not be loaded: {reason}.") from exc
+        log.info("face-attribute model loaded from %s (input %d px)", path, input_size)
+        return cls(net, cal, input_size)
+
+    @classmethod
+    def from_network(cls, net: AttributeNet, calibration: Calibration, input_size: int) -> AttributeModel:
+        return cls(net, calibration, input_size)
+
+    def _prepare(self, crops: np.ndarray) -> np.ndarray:
+        if crops.ndim != 4 or crops.shape[3] != 3:
+            raise ValueError(f"AttributeModel.predict needs N x S x S x 3 uint8 crops, not {crops.shape}.")
+        if crops.shape[1] == self.input_size and crops.shape[2] == self.input_size:
+            return crops
+        return np.stack([cv2.resize(c, (self.input_size, self.input_size), interpolation=cv2.INTER_AREA)
+                         for c in crops])
+
+    def raw(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Uncalibrated outputs (age mean, Laplace scale, gender logit, emotion logits) for calibration."""
+        batch = to_input(self._prepare(crops)).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            out = self.net(batch)
+        return (out.age_mean.numpy(), out.age_scale.numpy(), out.gender_logit.numpy(),
+                out.emotion_logits.numpy())
+
+    def predict(self, crops: np.ndarray) -> list[FaceAttributes]:
+        if len(crops) == 0:
+            return []
+        age, scale, gender_logit, emotion_logits = self.raw(np.asarray(crops, dtype=np.uint8))
+        cal = self.calibration
+        p_female = 1.0 / (1.0 + np.exp(-gender_logit / cal.gender_temperature))
+        z = emotion_logits / cal.emotion_temperature
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        emotion = z / z.sum(axis=1, keepdims=True)
+        # Laplace scale b -> standard deviation sqrt(2) b, widened or narrowed by the calibrated factor.
+        std = math.sqrt(2.0) * scale * cal.age_scale_factor
+        return [
+            FaceAttributes(
+                age_years=float(np.clip(age[i], 0.0, MAX_AGE)),
+                age_std_years=float(std[i]),
+                p_female=float(p_female[i]),
+                emotion_probs=tuple(float(p) for p in emotion[i]),
+            )
+            for i in range(len(age))
+        ]
