@@ -16,6 +16,9 @@ app = typer.Typer(
 from signage.cli import player as _player  # noqa: E402
 
 _player.register(app)
+from signage.cli import rules as _rules  # noqa: E402
+
+_rules.register(app)
 
 
 def main() -> None:

@@ -97,6 +97,8 @@ def _audience_contradiction(spec: AudienceSpec) -> str | None:
 
 def _weekdays_in(ranges: tuple[DateRange, ...]) -> frozenset[int] | None:
     """The weekdays the date ranges can fall on, when they are all short enough to enumerate."""
+    if not ranges:
+        return None
     days: set[int] = set()
     for r in ranges:
         if r.from_ is None or r.until is None or (r.until - r.from_).days >= 7:

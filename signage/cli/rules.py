@@ -1,0 +1,215 @@
+"""``signage rules check|simulate|schema``: the marketer's tools for rule tables."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from signage.catalog import CatalogFile, load_catalog
+from signage.domain import Ad, Catalog, MediaKind
+from signage.settings import Settings, load_settings
+from signage.targeting.checker import check_rules
+from signage.targeting.decide import explain
+from signage.targeting.loader import build_ruleset, read_rule_file
+from signage.targeting.model import RuleFile
+from signage.targeting.ruleset import RuleSet
+from signage.targeting.simulate import AudienceSyntaxError, parse_audience, simulate_day
+from signage.yamlconf import ConfigError, Finding, load_model
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Device settings (time zone, policy, catalog); defaults when omitted."),
+]
+CatalogOption = Annotated[
+    Path | None, typer.Option("--catalog", help="Ad catalog to check names against (default: the settings').")
+]
+_VIDEO = {".mp4", ".mkv", ".webm", ".mov", ".avi"}
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        for finding in exc.findings:
+            typer.echo(str(finding), err=True)
+        raise typer.Exit(2) from exc
+
+
+def catalog_for_rules(path: Path, image_s: float) -> Catalog:
+    """The catalog with every ad it lists: probed where the media is playable, as written otherwise.
+
+    Rule checks need the names, not the media, so an ad whose file is missing still counts.
+    """
+    spec = load_model(path, CatalogFile)
+    playable = load_catalog(path, probe=True, default_image_s=image_s)
+    have = {ad.ad_id for ad in playable.ads}
+    extra = []
+    for entry in spec.ads:
+        if entry.id in have:
+            continue
+        duration = entry.duration_s or (entry.media_info.duration_s if entry.media_info else None)
+        extra.append(
+            Ad(
+                ad_id=entry.id,
+                media=entry.media,
+                kind=MediaKind.VIDEO if entry.media.suffix.lower() in _VIDEO else MediaKind.IMAGE,
+                duration_s=float(duration or image_s),
+                advertiser=entry.advertiser,
+                campaign=entry.campaign,
+                title=entry.title,
+                subjects=entry.effective_subjects(),
+                restricted=entry.restricted,
+                valid_from=entry.valid_from,
+                valid_until=entry.valid_until,
+                weight=entry.weight,
+                cost_per_play=entry.cost_per_play,
+            )
+        )
+    return Catalog(ads=playable.ads + tuple(extra), standby=playable.standby, skipped=playable.skipped)
+
+
+def _load(files: list[Path], settings: Settings) -> tuple[RuleSet | None, list[Finding]]:
+    parts, findings = [], []
+    for path in files:
+        try:
+            parts.append(read_rule_file(path))
+        except ConfigError as exc:
+            findings.extend(exc.findings)
+    if findings:
+        return None, findings
+    try:
+        return build_ruleset(parts, settings.tz), []
+    except ConfigError as exc:
+        return None, list(exc.findings)
+
+
+def _rules_or_exit(files: list[Path], settings: Settings) -> RuleSet:
+    rules, findings = _load(files, settings)
+    if rules is None:
+        for finding in findings:
+            typer.echo(str(finding), err=True)
+        raise typer.Exit(1)
+    return rules
+
+
+def _catalog_or_none(path: Path | None, settings: Settings) -> tuple[Catalog | None, Finding | None]:
+    path = path or settings.catalog
+    try:
+        return catalog_for_rules(path, settings.display.image_duration_s), None
+    except ConfigError as exc:
+        first = exc.findings[0]
+        note = f"catalog not usable, ad names not checked: {first.message}"
+        return None, Finding(first.file, first.line, first.column, "", note, "warning")
+
+
+def _parse_at(text: str | None, settings: Settings) -> datetime:
+    if text is None:
+        return datetime.now(settings.tz)
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        typer.echo(f"--at {text!r} is not a date and time; write it as '2026-11-21 10:00'", err=True)
+        raise typer.Exit(2) from None
+    return when.replace(tzinfo=settings.tz) if when.tzinfo is None else when
+
+
+def register(app: typer.Typer) -> None:
+    rules_app = typer.Typer(help="Check, simulate and describe rule tables (rules/*.yaml).", no_args_is_help=True)
+    app.add_typer(rules_app, name="rules")
+
+    @rules_app.command("check")
+    def check_command(
+        files: Annotated[list[Path] | None, typer.Argument(help="Rule files (default: the settings').")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+        strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the check too.")] = False,
+        catalog: CatalogOption = None,
+        config: ConfigOption = None,
+    ) -> None:
+        """Validate rule files: every problem as FILE:LINE:COLUMN: message. Exit 1 on any error."""
+        settings = _settings(config)
+        paths = list(files or settings.rules)
+        rules, findings = _load(paths, settings)
+        if rules is not None:
+            cat, note = _catalog_or_none(catalog, settings)
+            findings = ([note] if note else []) + check_rules(rules, cat, settings.policy)
+        errors = sum(f.severity == "error" for f in findings)
+        warnings = len(findings) - errors
+        if as_json:
+            doc = {"valid": errors == 0, "errors": errors, "warnings": warnings}
+            typer.echo(json.dumps({**doc, "findings": [f.as_dict() for f in findings]}, indent=2))
+        else:
+            for finding in findings:
+                typer.echo(str(finding))
+            summary = f"{len(paths)} file(s): {errors} error(s), {warnings} warning(s)"
+            if rules is not None:
+                summary += f"; {len(rules.rules)} rule(s) in force"
+            typer.echo(summary, err=True)
+        raise typer.Exit(1 if errors or (strict and warnings) else 0)
+
+    @rules_app.command("simulate")
+    def simulate_command(
+        files: Annotated[list[Path] | None, typer.Argument(help="Rule files (default: the settings').")] = None,
+        audience: Annotated[
+            str, typer.Option("--audience", "-a", help="Who is there: '2 women 25-34 happy, 1 child', 'nobody'.")
+        ] = "unknown",
+        at: Annotated[str | None, typer.Option("--at", help="Store-local time, '2026-11-21 10:00'.")] = None,
+        day: Annotated[bool, typer.Option("--day", help="Simulate the whole day with a varying audience.")] = False,
+        seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same answer).")] = 0,
+        catalog: CatalogOption = None,
+        config: ConfigOption = None,
+    ) -> None:
+        """What would play for this audience at this time, the rule, why, and the runner-up."""
+        import random
+
+        settings = _settings(config)
+        rules = _rules_or_exit(list(files or settings.rules), settings)
+        cat = catalog_for_rules(catalog or settings.catalog, settings.display.image_duration_s)
+        when = _parse_at(at, settings)
+        if day:
+            report = simulate_day(rules, cat, when.date(), settings.policy, seed=seed)
+            typer.echo(f"{when.date()} ({rules.tz.key}): {report.plays} plays, {report.standby_slots} standby slots")
+            typer.echo("share of voice (airtime):")
+            for campaign, plays, share in report.by_campaign:
+                typer.echo(f"  {campaign:<24} {plays:>5} plays  {share:6.1%}")
+            typer.echo("rules fired:")
+            for rule_id, n in report.by_rule:
+                typer.echo(f"  {rule_id:<24} {n:>5}")
+            typer.echo("caps that bound:" if report.caps_bound else "caps that bound: none")
+            for sentence, n in report.caps_bound:
+                typer.echo(f"  {sentence} ({n} decisions)")
+            return
+        try:
+            snapshot = parse_audience(audience)
+        except AudienceSyntaxError as exc:
+            typer.echo(f"--audience: {exc}", err=True)
+            raise typer.Exit(2) from None
+        result = explain(snapshot, cat, rules, [], when, random.Random(seed), settings.policy)
+        decision = result.decision
+        local = when.astimezone(rules.tz)
+        typer.echo(f"at {local:%a %Y-%m-%d %H:%M} {rules.tz.key}, audience: {audience}")
+        typer.echo(f"plays:     {decision.ad.ad_id if decision.ad else '(standby slide)'}")
+        typer.echo(f"rule:      {decision.rule}")
+        typer.echo(f"why:       {decision.reason}")
+        typer.echo(f"runner-up: {decision.runner_up.ad_id if decision.runner_up else '(none)'}")
+
+    @rules_app.command("schema")
+    def schema_command(
+        output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+    ) -> None:
+        """The JSON Schema of a rule file (editors use it for completion and checks)."""
+        text = rule_schema_json()
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+
+
+def rule_schema_json() -> str:
+    schema = RuleFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Signage rule table (rules/*.yaml)"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
