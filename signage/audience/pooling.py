@@ -103,9 +103,11 @@ class AttributePool:
         n = self.samples
         age = self._weighted_age / self._weight
         mean_variance = n / self._weight  # harmonic mean of the per-sample variances
-        # Correlated errors shrink like rho + (1 - rho)/n; samples that disagree add their spread.
+        # Frame-to-frame disagreement measures only the independent part of the error, (1 - rho) of it:
+        # when it exceeds what the model claimed, the model was overconfident for this face.
         disagreement = max(0.0, self._weighted_age_sq / self._weight - age**2)
-        variance = mean_variance * (self._rho + (1.0 - self._rho) / n) + disagreement / n
+        per_sample = max(mean_variance, disagreement / (1.0 - self._rho))
+        variance = per_sample * (self._rho + (1.0 - self._rho) / n)  # correlated errors shrink this slowly
         std = math.sqrt(variance)
         p_female = _sigmoid(self._logit_sum / n * self.effective_samples())
         return PooledAttributes(

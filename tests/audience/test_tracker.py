@@ -8,7 +8,7 @@ import pytest
 
 from classifier.types import FaceObservation
 from signage.audience import Tracker, TrackerConfig
-from signage.domain import AudienceSnapshot
+from signage.domain import AudienceSnapshot, Track
 
 FPS = 30.0
 DT = 1.0 / FPS
@@ -37,7 +37,7 @@ def ids(snapshot: AudienceSnapshot) -> list[int]:
     return [t.track_id for t in snapshot.tracks]
 
 
-def track(snapshot: AudienceSnapshot, track_id: int):  # type: ignore[no-untyped-def]
+def track(snapshot: AudienceSnapshot, track_id: int) -> Track:
     return next(t for t in snapshot.tracks if t.track_id == track_id)
 
 
