@@ -18,14 +18,17 @@ from signage.targeting.loader import build_ruleset, read_rule_file
 from signage.targeting.model import RuleFile
 from signage.targeting.ruleset import RuleSet
 from signage.targeting.simulate import AudienceSyntaxError, parse_audience, simulate_day
-from signage.yamlconf import ConfigError, Finding, load_model
+from signage.yamlconf import ConfigError, Finding, LocatedDocument, load_model
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Device settings (time zone, policy, catalog); defaults when omitted."),
+    typer.Option("--config", "-c", help="Device settings (time zone, policy, catalog)."),
 ]
 CatalogOption = Annotated[
     Path | None, typer.Option("--catalog", help="Ad catalog to check names against (default: the settings').")
+]
+FilesArgument = Annotated[
+    list[Path] | None, typer.Argument(help="Rule files (default: the settings').", show_default=False)
 ]
 _VIDEO = {".mp4", ".mkv", ".webm", ".mov", ".avi"}
 
@@ -73,7 +76,8 @@ def catalog_for_rules(path: Path, image_s: float) -> Catalog:
 
 
 def _load(files: list[Path], settings: Settings) -> tuple[RuleSet | None, list[Finding]]:
-    parts, findings = [], []
+    parts: list[tuple[LocatedDocument, RuleFile]] = []
+    findings: list[Finding] = []
     for path in files:
         try:
             parts.append(read_rule_file(path))
@@ -118,12 +122,12 @@ def _parse_at(text: str | None, settings: Settings) -> datetime:
 
 
 def register(app: typer.Typer) -> None:
-    rules_app = typer.Typer(help="Check, simulate and describe rule tables (rules/*.yaml).", no_args_is_help=True)
+    rules_app = typer.Typer(help="Check, simulate and describe rule tables (rules/*.yaml).")
     app.add_typer(rules_app, name="rules")
 
     @rules_app.command("check")
     def check_command(
-        files: Annotated[list[Path] | None, typer.Argument(help="Rule files (default: the settings').")] = None,
+        files: FilesArgument = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
         strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the check too.")] = False,
         catalog: CatalogOption = None,
@@ -152,12 +156,12 @@ def register(app: typer.Typer) -> None:
 
     @rules_app.command("simulate")
     def simulate_command(
-        files: Annotated[list[Path] | None, typer.Argument(help="Rule files (default: the settings').")] = None,
+        files: FilesArgument = None,
         audience: Annotated[
-            str, typer.Option("--audience", "-a", help="Who is there: '2 women 25-34 happy, 1 child', 'nobody'.")
+            str, typer.Option("--audience", "-a", help="Who: '2 women 25-34 happy, 1 child', 'nobody'.")
         ] = "unknown",
         at: Annotated[str | None, typer.Option("--at", help="Store-local time, '2026-11-21 10:00'.")] = None,
-        day: Annotated[bool, typer.Option("--day", help="Simulate the whole day with a varying audience.")] = False,
+        day: Annotated[bool, typer.Option("--day", help="Simulate the whole day, varying audience.")] = False,
         seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same answer).")] = 0,
         catalog: CatalogOption = None,
         config: ConfigOption = None,
@@ -171,7 +175,10 @@ def register(app: typer.Typer) -> None:
         when = _parse_at(at, settings)
         if day:
             report = simulate_day(rules, cat, when.date(), settings.policy, seed=seed)
-            typer.echo(f"{when.date()} ({rules.tz.key}): {report.plays} plays, {report.standby_slots} standby slots")
+            head = (
+                f"{when.date()} ({rules.tz.key}): {report.plays} plays, {report.standby_slots} standby slots"
+            )
+            typer.echo(head)
             typer.echo("share of voice (airtime):")
             for campaign, plays, share in report.by_campaign:
                 typer.echo(f"  {campaign:<24} {plays:>5} plays  {share:6.1%}")
