@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Protocol
 
 import sqlalchemy as sa
-from sqlmodel import Session
 
 from signage.impressions.metrics import Impression
-from signage.impressions.tables import impression_rows
+from signage.impressions.tables import IMPRESSION, IMPRESSION_TRACK, impression_rows
+from signage.store.writer import upsert
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,10 @@ def write_impression(
 ) -> None:
     """Store one impression and its track rows; writing the same one twice changes nothing."""
     row, tracks = impression_rows(impression, screen_id, recorded_at)
-    with Session(engine) as session:
-        session.merge(row)
-        for track in tracks:
-            session.merge(track)
-        session.commit()
+    with engine.begin() as conn:
+        # Upserts leave sync_seq to the triggers, so a rewritten row is shipped again by the sync.
+        upsert(conn, IMPRESSION, [row.model_dump(exclude={"sync_seq"})])
+        upsert(conn, IMPRESSION_TRACK, [t.model_dump(exclude={"sync_seq"}) for t in tracks])
 
 
 class SqlImpressionSink:

@@ -17,12 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from signage.domain import AgeBand, Gender
 from signage.impressions.metrics import Impression
-from signage.store.models import PLAY
 from signage.store.types import UTCDateTime
-
-# The advertiser's dashboard filters plays by advertiser; the store's own indexes cover campaign,
-# ad, screen and time. Created by migration 0002_impressions.
-PLAY_ADVERTISER_INDEX = sa.Index("ix_play_advertiser_campaign", PLAY.c.advertiser, PLAY.c.campaign)
 
 _BAND_KEYS = {
     AgeBand.CHILD: "child",

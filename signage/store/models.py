@@ -29,6 +29,8 @@ class PlayRow(SQLModel, table=True):
         sa.Index("ix_play_ad_id_started_at", "ad_id", "started_at"),
         sa.Index("ix_play_started_at", "started_at"),
         sa.Index("ix_play_sync_seq", "sync_seq"),
+        # Dashboard: an advertiser's campaigns. Created by migration 0002_impressions.
+        sa.Index("ix_play_advertiser_campaign", "advertiser", "campaign"),
     )
 
     play_id: uuid.UUID = Field(sa_type=sa.Uuid(), primary_key=True)

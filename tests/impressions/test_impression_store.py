@@ -1,0 +1,67 @@
+"""Migration 0002 matches the impression models; the writer stores impressions idempotently."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from signage.domain import AudienceSnapshot, Emotion, Track
+from signage.impressions import ImpressionAccumulator
+from signage.impressions.sink import SqlImpressionSink
+from signage.impressions.tables import IMPRESSION, IMPRESSION_TRACK
+from signage.store.engine import make_engine
+from signage.store.migrate import downgrade, upgrade
+from signage.store.models import PLAY
+from signage.web.users import WEB_USER
+
+NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+
+
+def test_migration_creates_the_model_schema_and_downgrades(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    inspector = sa.inspect(engine)
+    for table in (IMPRESSION, IMPRESSION_TRACK, WEB_USER, PLAY):
+        columns = {c["name"]: c["nullable"] for c in inspector.get_columns(table.name)}
+        assert columns == {c.name: (c.nullable and not c.primary_key) for c in table.columns}, table.name
+        assert {i["name"] for i in inspector.get_indexes(table.name)} == {i.name for i in table.indexes}
+    downgrade(engine, "0001_plays")
+    assert not {"impression", "impression_track", "web_user"} & set(sa.inspect(engine).get_table_names())
+
+
+def _impression(play_id: str):  # type: ignore[no-untyped-def]
+    acc = ImpressionAccumulator(play_id, threshold_s=1.0, started_mono=0.0)
+    happy = tuple(0.9 if e == Emotion.HAPPY else 0.0 for e in Emotion)
+    acc.observe(AudienceSnapshot(2.0, True, (
+        Track(1, 0.0, 2.0, 2.0, 1.5, True, age_years=29, age_std_years=3, p_female=0.8, emotion_probs=happy),
+        Track(2, 1.0, 2.0, 1.0, 0.2, False),
+    )))
+    return acc.finish()
+
+
+def test_writer_stores_each_impression_once_with_sync_seq(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    upgrade(engine)
+    sink = SqlImpressionSink(engine)
+    play_id = str(uuid.uuid4())
+    impression = _impression(play_id)
+    sink.record(impression, "s1", NOW)
+    sink.record(impression, "s1", NOW)  # a retry after a crash must not double count
+    sink.record(_impression("not-a-uuid"), "s1", NOW)  # logged and dropped, the writer goes on
+    sink.close()
+    assert sink.failed == 1
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(IMPRESSION)).mappings().all()
+        query = sa.select(IMPRESSION_TRACK).order_by(IMPRESSION_TRACK.c.ordinal)
+        tracks = conn.execute(query).mappings().all()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["ots"], row["viewers"], row["v_25_34_f"], row["happy_during"]) == (2, 1, 1, 1)
+    assert row["viewer_attention_s"] == 1.5
+    assert row["sync_seq"] is not None
+    assert [(t["ordinal"], t["viewer"], t["age_band"], t["gender"]) for t in tracks] == [
+        (1, True, "25-34", "female"), (2, False, None, None)
+    ]
