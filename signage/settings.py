@@ -79,6 +79,26 @@ class PolicySettings(Strict):
     restricted_subjects: tuple[str, ...] = ("alcohol",)
 
 
+class ImpressionSettings(Strict):
+    """How plays become impressions (definitions: docs/metrics.md)."""
+
+    viewer_threshold_s: Annotated[float, Field(ge=0, le=60)] = 1.0
+    before_window_s: Annotated[float, Field(gt=0, le=60)] = 5.0  # "just before the play"
+
+
+class WebSettings(Strict):
+    """The dashboard (`signage serve`)."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(gt=0, lt=65536)] = 8080
+    database_url: str | None = None  # default: the device database (a fleet points it at PostgreSQL)
+    secret_file: Path = Path("web-secret.key")  # relative to data_dir; created on first start
+    https_only: bool = False  # True behind TLS: session cookies get the Secure flag
+    session_max_age_s: Annotated[int, Field(gt=0)] = 8 * 3600
+    login_attempts: Annotated[int, Field(gt=0)] = 5
+    login_window_s: Annotated[float, Field(gt=0)] = 300.0
+
+
 class Settings(Strict):
     screen_id: Annotated[str, Field(min_length=1)] = "screen-1"
     store_id: Annotated[str, Field(min_length=1)] = "store-1"
@@ -91,6 +111,8 @@ class Settings(Strict):
     display: DisplaySettings = DisplaySettings()
     perception: PerceptionSettings = PerceptionSettings()
     policy: PolicySettings = PolicySettings()
+    impressions: ImpressionSettings = ImpressionSettings()
+    web: WebSettings = WebSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")
