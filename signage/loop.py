@@ -104,7 +104,13 @@ class SlotLoop:
     # -- decisions -------------------------------------------------------------------------
     def _decide(self) -> Decision:
         audience = self.audience()
-        return self.decider(audience, tuple(self.history), self.clock.now_utc(), frozenset(self.unplayable))
+        history = tuple(self.history)
+        current = self._current
+        if current is not None and current.play.ad_id != STANDBY_ID:
+            # The ad on screen counts already: caps and repeat gaps must see it.
+            play = current.play
+            history += (PlayRecord(play.ad_id, play.campaign, play.started_at),)
+        return self.decider(audience, history, self.clock.now_utc(), frozenset(self.unplayable))
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:

@@ -95,9 +95,9 @@ def _phone(frame: Image, t: float) -> None:
     body[30:490, 20:250] = cv2.cvtColor(screen, cv2.COLOR_HSV2BGR)
     cv2.circle(body, (135, 505), 9, (90, 90, 90), -1)
     rot = cv2.getRotationMatrix2D((135, 260), angle, 1.0)
-    body = cv2.warpAffine(body, rot, (270, 520))
-    mask = body.sum(axis=2) > 0
-    frame[100:620, 850:1120][mask] = body[mask]
+    turned = cv2.warpAffine(body, rot, (270, 520))
+    mask = turned.sum(axis=2) > 0
+    frame[100:620, 850:1120][mask] = turned[mask]
 
 
 def _car(frame: Image, t: float) -> None:

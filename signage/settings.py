@@ -38,9 +38,7 @@ class DisplaySettings(Strict):
     width: Annotated[int, Field(gt=0)] = 1280
     height: Annotated[int, Field(gt=0)] = 720
     privacy_notice: bool = True
-    privacy_notice_text: str = (
-        "This screen counts viewers anonymously with a camera. No images are stored."
-    )
+    privacy_notice_text: str = "This screen counts viewers anonymously with a camera. No images are stored."
     image_duration_s: Annotated[float, Field(gt=0)] = 8.0
     standby_slot_s: Annotated[float, Field(gt=0)] = 10.0
 
@@ -121,7 +119,7 @@ class Settings(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone; use an IANA name such as 'Europe/Paris'") from exc
+            raise ValueError("unknown time zone; use an IANA name such as 'Europe/Paris'") from exc
         return value
 
     @property

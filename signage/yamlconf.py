@@ -8,7 +8,7 @@ was expected, in one sentence.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -116,7 +116,9 @@ def parse_yaml(text: str, file: str) -> LocatedDocument:
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or "invalid YAML"
         context = f" {exc.context}" if exc.context else ""
-        raise ConfigError([Finding(file, line, column, "", f"YAML syntax error: {problem}{context}")]) from exc
+        raise ConfigError(
+            [Finding(file, line, column, "", f"YAML syntax error: {problem}{context}")]
+        ) from exc
     except yaml.YAMLError as exc:  # e.g. a bad tag or a non-UTF-8 byte
         raise ConfigError([Finding(file, 1, 1, "", f"YAML error: {exc}")]) from exc
     locations: dict[KeyPath, tuple[Location, Location]] = {}
@@ -125,7 +127,7 @@ def parse_yaml(text: str, file: str) -> LocatedDocument:
     return LocatedDocument(file=file, data=data, locations=locations)
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     kind = error.get("type", "")
     if kind == "extra_forbidden":
         return "unknown key; check its spelling or remove it"
@@ -148,7 +150,9 @@ def validation_findings(doc: LocatedDocument, exc: ValidationError) -> list[Find
     return findings
 
 
-def validate_document(doc: LocatedDocument, model: type[ModelT], context: dict[str, Any] | None = None) -> ModelT:
+def validate_document(
+    doc: LocatedDocument, model: type[ModelT], context: dict[str, Any] | None = None
+) -> ModelT:
     data = {} if doc.data is None else doc.data
     if not isinstance(data, dict):
         line, column = doc.locate(())

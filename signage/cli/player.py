@@ -15,7 +15,9 @@ log = logging.getLogger("signage")
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Device settings file (signage.yaml); built-in defaults when omitted."),
+    typer.Option(
+        "--config", "-c", help="Device settings file (signage.yaml); built-in defaults when omitted."
+    ),
 ]
 HeadlessOption = Annotated[bool, typer.Option("--headless", help="No window: SDL dummy video driver.")]
 DurationOption = Annotated[
@@ -47,7 +49,9 @@ def _run(settings: Settings, headless: bool, duration: float | None, shots: Path
 
     setup_logging(settings.log_level)
     if windowed:
-        settings = settings.model_copy(update={"display": settings.display.model_copy(update={"fullscreen": False})})
+        settings = settings.model_copy(
+            update={"display": settings.display.model_copy(update={"fullscreen": False})}
+        )
     code = run(settings, RunOptions(headless=headless, duration_s=duration, screenshots=shots, seed=seed))
     raise typer.Exit(code)
 
