@@ -82,6 +82,8 @@ class FakeFrameSource:
 
     When the script is used up, ``exhausted`` is set and ``read`` blocks (polling every 10 ms)
     until ``release()``, then returns None: a test inspects a settled stage, then stops it.
+    With ``gated=True`` each ``read`` first waits for a permit from ``allow(n)``, so a test can
+    interleave reads with its own calls one frame at a time.
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class FakeFrameSource:
         clock: FakeClock | None = None,
         frame_interval_s: float = 1 / 30,
         name: str = "fake",
+        gated: bool = False,
     ) -> None:
         self._steps = list(script)
         self._clock = clock
@@ -107,6 +110,7 @@ class FakeFrameSource:
         self.exhausted = threading.Event()
         self._released = threading.Event()
         self._lock = threading.Lock()
+        self._gate = threading.Semaphore(0) if gated else None
 
     @property
     def name(self) -> str:
@@ -114,6 +118,10 @@ class FakeFrameSource:
 
     def release(self) -> None:
         self._released.set()
+
+    def allow(self, reads: int = 1) -> None:
+        if self._gate is not None:
+            self._gate.release(reads)
 
     def _pop_refusals(self) -> None:
         while self._steps and isinstance(self._steps[0], RefuseOpen):
@@ -141,6 +149,10 @@ class FakeFrameSource:
         return self._last
 
     def read(self) -> RGBImage | None:
+        if self._gate is not None:
+            while not self._gate.acquire(timeout=0.01):
+                if self._released.is_set():
+                    return None
         with self._lock:
             self.reads += 1
             if not self.is_open:
