@@ -205,24 +205,23 @@ def _rule_reason(rule: CompiledRule, ad: Ad, ctx: _Context, total: float, n_rule
     )
 
 
-def _house_pool(ctx: _Context) -> Pool:
+def _house_pools(ctx: _Context) -> list[Pool]:
+    """The fallback pool first (when one is set), then the whole catalog."""
     spec = ctx.rules.fallback
+    pools = []
     if spec.ads or spec.campaigns or spec.subjects:
-        narrowed = ctx.index.pool(spec, ctx.day, ctx.allow_restricted)
-        if narrowed.ads:
-            return narrowed
-    return ctx.index.pool(None, ctx.day, ctx.allow_restricted)
+        pools.append(ctx.index.pool(spec, ctx.day, ctx.allow_restricted))
+    pools.append(ctx.index.pool(None, ctx.day, ctx.allow_restricted))
+    return pools
 
 
 def _fallback(ctx: _Context, rng: random.Random, note: str) -> Decision:
-    pool = _house_pool(ctx)
     blocked: set[str] = set()
     gap_only: set[str] = set()
+    capped_campaigns: set[str] = set()
     # Only ads that played today (or within the gap) can be capped or too recent: check those.
     since = min(ctx.day_start, ctx.now - timedelta(seconds=ctx.rules.default_min_gap_s), ctx.hour_ago)
-    played = ctx.history.ads_played_since(since)
-    capped_campaigns: set[str] = set()
-    for ad_id in played:
+    for ad_id in ctx.history.ads_played_since(since):
         ad = ctx.index.by_id.get(ad_id)
         if ad is None:
             continue
@@ -238,11 +237,19 @@ def _fallback(ctx: _Context, rng: random.Random, note: str) -> Decision:
             ctx.bound.append(gap)
             blocked.add(ad_id)
             gap_only.add(ad_id)
-    ads: Sequence[Ad] = pool.ads
-    if blocked:
-        ads = [ad for ad in pool.ads if ad.ad_id not in blocked and ad.campaign not in capped_campaigns]
-        if not ads:  # a too-short catalog: repeat sooner rather than show standby
+    pools = _house_pools(ctx)
+    ads: Sequence[Ad] = []
+    for pool in pools:
+        ads = pool.ads
+        if blocked:
+            ads = [ad for ad in pool.ads if ad.ad_id not in blocked and ad.campaign not in capped_campaigns]
+        if ads:
+            break
+    if not ads:  # a too-short catalog: repeat sooner rather than show standby
+        for pool in pools:
             ads = [ad for ad in pool.ads if ad.ad_id in gap_only and ad.campaign not in capped_campaigns]
+            if ads:
+                break
     if not ads:
         reason = "every ad is capped, out of its dates or restricted for this audience"
         return Decision(ad=None, rule=STANDBY_RULE, reason=f"{note}; {reason}")
@@ -313,7 +320,11 @@ def _runner_up(
             picked = _pick_in_tier(ctx, cands, rng, chosen.ad_id)
             if picked is not None:
                 return picked[1]
-        return _house_pool(ctx).draw(rng, ctx.eligible(None, chosen.ad_id))
+        for pool in _house_pools(ctx):
+            ad = pool.draw(rng, ctx.eligible(None, chosen.ad_id))
+            if ad is not None:
+                return ad
+        return None
     finally:
         ctx.bound[:] = bound  # the runner-up search must not add to the winner's reasons
 
