@@ -29,6 +29,7 @@ from signage.programme import Programme
 from signage.settings import Settings
 from signage.status import HeartbeatObserver
 from signage.store import open_store
+from signage.targeting.holder import RulesHolder
 from signage.yamlconf import ConfigError
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,17 @@ def run(settings: Settings, options: RunOptions) -> int:
 
     player = PygamePlayer(settings.display, standby=catalog.standby, headless=headless)
     rng = random.Random(options.seed)
-    programme = Programme(catalog, settings.policy, settings.tz, rng)
+    holder = RulesHolder(settings.rules, settings.tz) if settings.rules else None
+    programme = Programme(
+        catalog,
+        settings.policy,
+        settings.tz,
+        rng,
+        rules=(lambda: holder.current(time.monotonic())) if holder else (lambda: None),
+    )
+
+    def rules_status() -> tuple[bool, str]:
+        return (True, "") if holder is None else (holder.status.valid, holder.status.error)
 
     def audience() -> AudienceSnapshot:
         return AudienceSnapshot.unknown(time.monotonic())
@@ -110,7 +121,7 @@ def run(settings: Settings, options: RunOptions) -> int:
             screen_id=settings.screen_id,
             store_id=settings.store_id,
             camera_online=lambda: camera is not None and camera.status().online,
-            rules_status=lambda: (True, ""),
+            rules_status=rules_status,
             now_utc=clock.now_utc,
             monotonic=clock.monotonic,
         )
