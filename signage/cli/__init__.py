@@ -20,6 +20,10 @@ from signage.cli import rules as _rules  # noqa: E402
 
 _rules.register(app)
 
+from signage.cli import perception as _perception  # noqa: E402
+
+_perception.register(app)
+
 
 def main() -> None:
     app()
