@@ -37,8 +37,11 @@ log = logging.getLogger(__name__)
 
 STANDBY_ID = "standby"
 START_TIMEOUT_S = 5.0  # a video that shows no frame by then is skipped
-OVERRUN_GRACE_S = 10.0
-RESUME_LEAD_S = 0.02  # measured here: a prerolled clip shows its first frame ~13-20 ms after resume  # a video still "playing" this long after its length has stalled
+OVERRUN_GRACE_S = 10.0  # a video still "playing" this long after its length has stalled
+# Resuming a prepared clip takes tens of ms before its first frame (more on a loaded machine), so
+# the next clip is resumed this much before the current one's last frame period ends; the figure
+# adapts to what is measured (moving average of resume-to-first-frame latencies).
+INITIAL_RESUME_LATENCY_S = 0.06
 
 
 @dataclass
@@ -103,7 +106,9 @@ class PygamePlayer:
         self._retiring: list[VideoClip] = []
         self._reported: set[str] = set()
         self.quit_requested = False
-        self.frames_blitted = 0
+        self.frames_blitted = 0  # video frames drawn by pump (callbacks mode), for the benchmarks
+        self.frames_delivered = 0  # video frames VLC handed over, counted when each clip ends
+        self.resume_latency_s = INITIAL_RESUME_LATENCY_S
         self._draw(self._standby_surface())  # never start on a black window
 
     # -- loading -------------------------------------------------------------------------------
@@ -152,6 +157,10 @@ class PygamePlayer:
         self._end_slot()
         self._pending = None
         prepared = self._prepared.pop((ad.ad_id, ad.media), None) or self._load(ad)
+        for key, other in list(self._prepared.items()):
+            if isinstance(other, VideoClip) and other.resumed_mono is not None:
+                del self._prepared[key]  # resumed early for a switch that did not happen: silence it
+                other.release()
         now = self._clock()
         if isinstance(prepared, MediaError):
             self._report(f"ad {ad.ad_id} skipped: {prepared}")
@@ -199,12 +208,16 @@ class PygamePlayer:
         if frame is not None:
             slot.seen, pixels = frame
             picture = pygame.image.frombuffer(pixels.data, clip.size, "BGRA")
+            picture.set_alpha(None)  # RV32's fourth byte is padding, not opacity: copy, do not blend
             self._draw(picture, clear=slot.shown_mono is None)
             self.frames_blitted += 1
         ready = slot.seen > 0 if self._xwindow is None else clip.has_picture()
         if slot.shown_mono is None and ready:
             slot.shown_mono = self._clock()
             self._release_retiring()
+            if clip.first_frame_mono is not None and clip.resumed_mono is not None:
+                latency = min(0.3, max(0.0, clip.first_frame_mono - clip.resumed_mono))
+                self.resume_latency_s = 0.7 * self.resume_latency_s + 0.3 * latency
         if clip.error.is_set() or (clip.ended.is_set() and slot.shown_mono is None):
             return self._finish(PlayOutcome.SKIPPED, f"VLC could not decode video file {clip.path}.")
         now = self._clock()
@@ -215,25 +228,33 @@ class PygamePlayer:
                     f"video file {clip.path} showed no picture within {START_TIMEOUT_S:g} s.",
                 )
             return None
-        if clip.ended.is_set() or self._last_frame_done(clip, now):
+        following = self._next_clip()
+        end = clip.expected_end_mono()
+        if following is not None and end is not None and now >= end - self.resume_latency_s:
+            following.play()
+        if clip.ended.is_set() or self._last_frame_done(clip, now, following):
             return self._finish(PlayOutcome.COMPLETED)
         if now - slot.shown_mono > max(slot.planned_s, clip.length_s()) + OVERRUN_GRACE_S:
             return self._finish(PlayOutcome.INTERRUPTED, f"video file {clip.path} stalled and was stopped.")
         return None
 
-    @staticmethod
-    def _last_frame_done(clip: VideoClip, now: float) -> bool:
-        """The final frame has been on screen for its period less the next clip's resume latency.
+    def _next_clip(self) -> VideoClip | None:
+        """The video prepared most recently: the loop's next ad."""
+        for prepared in reversed(self._prepared.values()):
+            return prepared if isinstance(prepared, VideoClip) else None
+        return None
 
-        VLC's EndReached arrives a whole frame after the last picture and resuming the next clip
-        takes another ~15 ms; ending here instead keeps the switch within one frame. A clip whose
-        container lies about its frame count simply ends on EndReached.
+    @staticmethod
+    def _last_frame_done(clip: VideoClip, now: float, following: VideoClip | None) -> bool:
+        """The final frame has had its period on screen, or the next clip already has a picture.
+
+        VLC's EndReached comes a frame or more after the last picture; ending here instead keeps
+        the switch within one frame. A container that lies about its frame count ends on EndReached.
         """
-        info = clip.info
-        if info.frames <= 0 or info.fps <= 0 or clip.frames_displayed < info.frames:
+        end = clip.expected_end_mono()
+        if end is None or clip.frames_displayed < clip.info.frames:
             return False
-        last = clip.last_frame_mono
-        return last is not None and now >= last + max(0.0, 1.0 / info.fps - RESUME_LEAD_S)
+        return now >= end or (following is not None and following.frames_displayed > 0)
 
     def _finish(self, outcome: PlayOutcome, reason: str = "") -> PlayResult:
         slot = self._slot
@@ -248,6 +269,7 @@ class PygamePlayer:
         # The clip is released only once the next picture is up: stop() joins VLC threads, which
         # would otherwise sit between the last frame of one ad and the first of the next.
         if self._slot is not None and self._slot.clip is not None:
+            self.frames_delivered += self._slot.clip.frames_displayed
             self._retiring.append(self._slot.clip)
         self._slot = None
 
@@ -256,6 +278,11 @@ class PygamePlayer:
             self._retiring.pop().release()
         if self._xwindow is not None:
             pygame.display.flip()  # the closed VLC video window uncovers what pygame drew
+
+    @property
+    def showing(self) -> str | None:
+        """The ad id on screen now ('standby' for the slide); None between items."""
+        return self._slot.ad_id if self._slot is not None else None
 
     def remaining_s(self) -> float | None:
         slot = self._slot

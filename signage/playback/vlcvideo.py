@@ -130,6 +130,7 @@ class VideoClip:
         self.frames_displayed = 0
         self.first_frame_mono: float | None = None
         self.last_frame_mono: float | None = None
+        self.resumed_mono: float | None = None
         self.playing = threading.Event()
         self.ended = threading.Event()
         self.error = threading.Event()
@@ -199,7 +200,17 @@ class VideoClip:
 
     # -- main thread -------------------------------------------------------------------------
     def play(self) -> None:
-        self._player.set_pause(0)
+        """Resume from the prepared pause; calling it again is harmless."""
+        if self.resumed_mono is None:
+            self.resumed_mono = time.monotonic()
+            self._player.set_pause(0)
+
+    def expected_end_mono(self) -> float | None:
+        """When the last frame's period ends, extrapolated from the frames shown so far."""
+        info, last = self.info, self.last_frame_mono
+        if last is None or info.frames <= 0 or info.fps <= 0:
+            return None
+        return last + (max(info.frames - self.frames_displayed, 0) + 1) / info.fps
 
     def latest(self, seen: int) -> tuple[int, BGRA] | None:
         """(frame number, newest frame) when newer than ``seen``; else None.
