@@ -20,11 +20,11 @@ class PlaySink(Protocol):
     def recent_plays(self, since: datetime) -> Sequence[PlayRecord]:
         """Plays started at or after ``since`` (for frequency caps after a restart)."""
 
-    def flush(self) -> None:
-        """Block until everything queued so far is committed."""
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """Block until everything queued so far is committed; False if ``timeout_s`` ran out first."""
 
-    def close(self) -> None:
-        """Flush and stop the writer."""
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Flush and stop the writer; what is still unwritten after ``timeout_s`` is journaled."""
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,11 @@ writer thread, a repair at start-up, a hand-run UPDATE) are shipped.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+
+SYNC_COLUMN = "sync_seq"
 
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION signage_bump_sync_seq() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -26,7 +29,7 @@ BEGIN
   END IF;
   -- Held until commit: the next writer computes its maximum only after we are visible.
   PERFORM pg_advisory_xact_lock(hashtext(TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME));
-  EXECUTE format('SELECT COALESCE(MAX(sync_seq), 0) + 1 FROM %I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)
+  EXECUTE format('SELECT COALESCE((SELECT MAX(sync_seq) FROM %I.%I), 0) + 1', TG_TABLE_SCHEMA, TG_TABLE_NAME)
     INTO next_seq;
   NEW.sync_seq := next_seq;
   RETURN NEW;
@@ -36,11 +39,15 @@ END $$
 
 def _sqlite_statements(table: str) -> list[str]:
     bump = (
-        f"UPDATE {table} SET sync_seq = (SELECT COALESCE(MAX(sync_seq), 0) + 1 FROM {table}) "
+        # MAX alone in its subquery: SQLite then reads it off the index; COALESCE(MAX()) scans the table.
+        f"UPDATE {table} SET sync_seq = IFNULL((SELECT MAX(sync_seq) FROM {table}), 0) + 1 "
         "WHERE rowid = NEW.rowid;"
     )
     return [
-        f"CREATE TRIGGER {table}_sync_seq_insert AFTER INSERT ON {table} BEGIN {bump} END",
+        # The store's own writer sets sync_seq in its INSERT (next_sync_seq), which saves this
+        # trigger's second write of the row; rows inserted any other way get it here.
+        f"CREATE TRIGGER {table}_sync_seq_insert AFTER INSERT ON {table} "
+        f"WHEN NEW.sync_seq IS NULL BEGIN {bump} END",
         # The WHEN clause keeps the trigger's own UPDATE from firing it again.
         f"CREATE TRIGGER {table}_sync_seq_update AFTER UPDATE ON {table} "
         f"WHEN NEW.sync_seq IS OLD.sync_seq BEGIN {bump} END",
@@ -72,3 +79,13 @@ def drop_sync_seq(conn: Connection, table: str) -> None:
         conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_sync_seq_update"))
     elif conn.dialect.name == "postgresql":
         conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_sync_seq ON {table}"))
+
+
+def next_sync_seq(table: sa.Table) -> sa.ColumnElement[int]:
+    """SQL for the next ``sync_seq`` of ``table``, for a SQLite INSERT/UPDATE that sets it itself.
+
+    Evaluated per row inside the writing statement, so it is serialised like the triggers. On
+    PostgreSQL leave ``sync_seq`` out: the trigger must assign it under its lock.
+    """
+    column = table.c[SYNC_COLUMN]
+    return sa.func.ifnull(sa.select(sa.func.max(column)).scalar_subquery(), 0) + 1

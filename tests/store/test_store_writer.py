@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import T0, make_play
 
 from signage.domain import PlayOutcome
 from signage.store import Heartbeat, SqlPlaySink
@@ -20,6 +19,8 @@ from signage.store.migrate import upgrade
 from signage.store.models import HEARTBEAT, PLAY, row_to_heartbeat, row_to_play
 from signage.store.overflow import OverflowJournal
 from signage.store.repair import CRASH_REASON, repaired_end
+from signage.store.samples import T0
+from signage.store.samples import sample_play as make_play
 from signage.store.writer import retry_delay_s
 
 

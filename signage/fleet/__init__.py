@@ -1,0 +1,1 @@
+"""Fleet sync: each player writes locally and ships its rows to a central PostgreSQL."""
