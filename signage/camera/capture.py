@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -71,13 +72,13 @@ class CameraStage:
         self._reconnects = 0
         self._online = False
         self._offline_announced = False
-        self._reason = "not started"
+        self._reason = "not started yet"
         self._is_open = False
         self._last_new_mono: float | None = None
         self._last_signature: bytes | None = None
         self._reconnect_requested = False
         self._fps = 0.0
-        self._fps_anchor: float | None = None
+        self._recent: deque[float] = deque(maxlen=60)  # times of recent new frames, for fps
         self._threads: list[threading.Thread] = []
 
     # -- consumer side ------------------------------------------------------------------------
@@ -124,6 +125,8 @@ class CameraStage:
                 self._reason = "the camera is switched off in the settings (camera.source: none)"
             log.info("camera: none configured; the audience stays unknown")
             return
+        with self._cond:
+            self._reason = "opening the source"
         log.info("camera: starting %s", self._source.name)
         for target, name in ((self._read_loop, "camera-capture"), (self._watch_loop, "camera-watchdog")):
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -171,10 +174,9 @@ class CameraStage:
                 self._frames_dropped += 1
             is_new = signature != self._last_signature
             if is_new:
-                if self._fps_anchor is not None and now > self._fps_anchor:
-                    instant = 1.0 / (now - self._fps_anchor)
-                    self._fps = instant if self._fps == 0 else 0.9 * self._fps + 0.1 * instant
-                self._fps_anchor = now
+                self._recent.append(now)
+                span = self._recent[-1] - self._recent[0]
+                self._fps = (len(self._recent) - 1) / span if span > 0 else 0.0
                 self._last_new_mono = now
                 self._last_signature = signature
             self._frame = Frame(image=image, captured_mono=now, seq=self._seq)
@@ -218,7 +220,7 @@ class CameraStage:
             self._is_open = True
             self._reconnect_requested = False
             self._last_new_mono = self._clock()  # the frozen timer starts at open
-            self._fps_anchor = None
+            self._recent.clear()
         return None
 
     def _close(self) -> None:

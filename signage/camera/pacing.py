@@ -18,7 +18,7 @@ class Pacer:
         fps: float,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        max_lag_s: float = 0.5,
+        max_lag_s: float = 0.1,
     ) -> None:
         if not fps > 0:
             raise ValueError(f"frame rate must be positive, got {fps!r}")

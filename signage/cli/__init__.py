@@ -23,6 +23,9 @@ _rules.register(app)
 from signage.cli import perception as _perception  # noqa: E402
 
 _perception.register(app)
+from signage.cli import camera as _camera  # noqa: E402
+
+_camera.register(app)
 
 
 def main() -> None:

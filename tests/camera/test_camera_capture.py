@@ -125,6 +125,7 @@ def test_a_source_that_dies_and_comes_back_is_reported_once_each_way(
     assert h.source.exhausted.wait(5)
     status = h.stage.status()
     assert status.online and status.frames_read == 20
+    assert status.fps == pytest.approx(30, rel=0.01)  # one frame per 1/30 s on the fake clock
     assert status.reconnects == 4  # three refused re-opens, then one that worked
     assert h.waits == [0.5, 1.0, 2.0, 4.0]  # doubling, capped at reconnect_max_s
     assert h.source.opens == 5
