@@ -224,10 +224,8 @@ class VideoClip:
             return self.frames_displayed, self._ring[self._in_use]
 
     def has_picture(self) -> bool:
-        """In window mode VLC reports no frames to us; a started vout with time moving is the sign."""
-        if self.frames_displayed:
-            return True
-        return self._player.has_vout() > 0 and self._player.get_time() > 0
+        """In window mode VLC reports no frames to us; an open video output is the sign."""
+        return self.frames_displayed > 0 or self._player.has_vout() > 0
 
     def time_s(self) -> float:
         return max(0.0, self._player.get_time() / 1000.0)
@@ -240,7 +238,8 @@ class VideoClip:
         """The privacy notice as a VLC marquee: in window mode VLC covers anything pygame draws."""
         self._player.video_set_marquee_string(vlc.VideoMarqueeOption.Text, text)
         self._player.video_set_marquee_int(vlc.VideoMarqueeOption.Position, 8 | 2)  # bottom right
-        self._player.video_set_marquee_int(vlc.VideoMarqueeOption.Size, 18)
+        # Marquee sizes are in source pixels: scale with the video so the notice stays discreet.
+        self._player.video_set_marquee_int(vlc.VideoMarqueeOption.Size, max(8, self.info.height // 40))
         self._player.video_set_marquee_int(vlc.VideoMarqueeOption.Opacity, 200)
         self._player.video_set_marquee_int(vlc.VideoMarqueeOption.Enable, 1)
 
