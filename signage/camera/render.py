@@ -12,6 +12,7 @@ from collections import OrderedDict
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from signage.camera.base import RGBImage, as_u8
 from signage.camera.cast import (
@@ -115,16 +116,29 @@ def _back_of_head(rgb: RGBImage, bust: Bust) -> RGBImage:
     return _paint(rgb, as_u8(cv2.GaussianBlur(mask, (0, 0), 2)), bust.hair_rgb)
 
 
-def _blend(frame: RGBImage, sprite: RGBImage, alpha: AlphaImage, x0: int, y0: int) -> None:
+_Premultiplied = tuple[npt.NDArray[np.uint16], npt.NDArray[np.uint16]]
+
+
+def _premultiply(rgb: RGBImage, alpha: AlphaImage) -> _Premultiplied:
+    """(colour x alpha, 256 - alpha) with alpha on 0..256, so blending is one multiply and a shift."""
+    a256 = (alpha.astype(np.uint16) + (alpha >> 7))[..., None]
+    return rgb.astype(np.uint16) * a256, (256 - a256).astype(np.uint16)
+
+
+def _blend(frame: RGBImage, sprite: _Premultiplied, x0: int, y0: int) -> None:
+    premultiplied, inverse = sprite
     height, width = frame.shape[:2]
-    sh, sw = alpha.shape
+    sh, sw = inverse.shape[:2]
     fx0, fy0, fx1, fy1 = max(x0, 0), max(y0, 0), min(x0 + sw, width), min(y0 + sh, height)
     if fx0 >= fx1 or fy0 >= fy1:
         return
-    sub = sprite[fy0 - y0 : fy1 - y0, fx0 - x0 : fx1 - x0].astype(np.uint16)
-    a = alpha[fy0 - y0 : fy1 - y0, fx0 - x0 : fx1 - x0].astype(np.uint16)[..., None]
+    rows, cols = slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0)
     roi = frame[fy0:fy1, fx0:fx1]
-    roi[:] = ((sub * a + roi.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)
+    mixed = roi.astype(np.uint16)
+    mixed *= inverse[rows, cols]
+    mixed += premultiplied[rows, cols]
+    mixed >>= 8
+    roi[:] = mixed
 
 
 class SceneRenderer:
@@ -139,7 +153,7 @@ class SceneRenderer:
         # capture watchdog treats identical frames as a frozen camera.
         self._grain = [rng.integers(0, 4, size=(height, width, 3), dtype=np.uint8) for _ in range(3)]
         self._poses: OrderedDict[tuple[int, Pose, bool, bool], _Sprite] = OrderedDict()
-        self._scaled: OrderedDict[tuple[int, Pose, bool, bool, int], _Sprite] = OrderedDict()
+        self._scaled: OrderedDict[tuple[int, Pose, bool, bool, int], _Premultiplied] = OrderedDict()
 
     def _pose(self, cast_index: int, pose: Pose, left: bool, mirrored: bool) -> _Sprite:
         key = (cast_index, pose, left if pose is Pose.TURNED else False, mirrored)
@@ -159,16 +173,18 @@ class SceneRenderer:
             self._poses.popitem(last=False)
         return rgb, alpha
 
-    def _sprite(self, person: PersonView, face: int) -> _Sprite:
+    def _sprite(self, person: PersonView, face: int) -> _Premultiplied:
         key = (person.cast_index, person.pose, person.turned_left, person.mirrored, face)
         if key in self._scaled:
             self._scaled.move_to_end(key)
             return self._scaled[key]
         rgb, alpha = self._pose(person.cast_index, person.pose, person.turned_left, person.mirrored)
         size = (max(1, round(BUST_W * face / FACE_REF_PX)), max(1, round(BUST_H * face / FACE_REF_PX)))
-        sprite = (as_u8(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)), as_u8(cv2.resize(alpha, size)))
+        sprite = _premultiply(
+            as_u8(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)), as_u8(cv2.resize(alpha, size))
+        )
         self._scaled[key] = sprite
-        if len(self._scaled) > 64:
+        if len(self._scaled) > 32:
             self._scaled.popitem(last=False)
         return sprite
 
@@ -186,15 +202,15 @@ class SceneRenderer:
 
     def _draw(self, frame: RGBImage, person: PersonView) -> None:
         face = max(4, round(face_px(self.width, person.distance_m)))
-        rgb, alpha = self._sprite(person, face)
+        sprite = self._sprite(person, face)
         scale = face / FACE_REF_PX
         cx, cy = person.x * self.width, HORIZON * self.height
         x0, y0 = round(cx - FACE_CENTER[0] * scale), round(cy - FACE_CENTER[1] * scale)
-        torso_bottom = y0 + rgb.shape[0]
+        torso_bottom = y0 + sprite[1].shape[0]
         feet = int(cy + EYE_HEIGHT_M * face / FACE_WIDTH_M)
         if torso_bottom < self.height:  # far enough away that the legs show
             half = int(0.45 * face)
             trousers = (45, 50, 70)
             cv2.rectangle(frame, (int(cx) - 2 * half, torso_bottom - 2), (int(cx) - 4, feet), trousers, -1)
             cv2.rectangle(frame, (int(cx) + 4, torso_bottom - 2), (int(cx) + 2 * half, feet), trousers, -1)
-        _blend(frame, rgb, alpha, x0, y0)
+        _blend(frame, sprite, x0, y0)
