@@ -97,6 +97,14 @@ class WebSettings(Strict):
     login_window_s: Annotated[float, Field(gt=0)] = 300.0
 
 
+class FleetSettings(Strict):
+    """Shipping this screen's rows to a central PostgreSQL (`signage sync`)."""
+
+    central_url: str | None = None  # postgresql+psycopg://user@host:5432/db
+    sync_interval_s: Annotated[float, Field(gt=0)] = 10.0
+    sync_batch_rows: Annotated[int, Field(gt=0, le=100_000)] = 2000
+
+
 class Settings(Strict):
     screen_id: Annotated[str, Field(min_length=1)] = "screen-1"
     store_id: Annotated[str, Field(min_length=1)] = "store-1"
@@ -109,6 +117,7 @@ class Settings(Strict):
     display: DisplaySettings = DisplaySettings()
     perception: PerceptionSettings = PerceptionSettings()
     policy: PolicySettings = PolicySettings()
+    fleet: FleetSettings = FleetSettings()
     impressions: ImpressionSettings = ImpressionSettings()
     web: WebSettings = WebSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

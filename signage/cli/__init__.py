@@ -27,6 +27,14 @@ from signage.cli import camera as _camera  # noqa: E402
 
 _camera.register(app)
 
+from signage.cli import fleet as _fleet  # noqa: E402
+
+_fleet.register(app)
+
+from signage.cli import report as _report  # noqa: E402
+
+_report.register(app)
+
 
 def main() -> None:
     app()

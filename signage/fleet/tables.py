@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 from signage.store.syncseq import SYNC_COLUMN
 
-MODEL_MODULES: tuple[str, ...] = ("signage.store.models",)
+MODEL_MODULES: tuple[str, ...] = ("signage.store.models", "signage.impressions.tables")
 
 
 def synced_tables() -> tuple[sa.Table, ...]:
@@ -23,5 +23,6 @@ def synced_tables() -> tuple[sa.Table, ...]:
     for module in MODEL_MODULES:
         importlib.import_module(module)
     tables = [t for t in SQLModel.metadata.sorted_tables if SYNC_COLUMN in t.c]
-    # Heartbeats last: a dashboard then never shows a screen status newer than its plays.
-    return tuple(sorted(tables, key=lambda t: t.name == "heartbeat"))
+    # Plays first (the rows others describe), heartbeats last: the central database then never
+    # shows an impression without its play, nor a screen status newer than its plays.
+    return tuple(sorted(tables, key=lambda t: (t.name != "play", t.name == "heartbeat")))

@@ -1,0 +1,99 @@
+"""``signage db upgrade`` and ``signage sync``: the store's schema and the fleet sync."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Annotated
+
+import sqlalchemy as sa
+import typer
+
+from signage.cli.player import ConfigOption, settings_or_exit, setup_logging
+from signage.store.engine import describe_url, make_engine
+from signage.store.migrate import head_revision, upgrade
+from signage.store.writer import one_line
+
+UrlOption = Annotated[
+    str | None, typer.Option("--url", help="SQLAlchemy URL of the database (default: the settings').")
+]
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def register(app: typer.Typer) -> None:
+    db_app = typer.Typer(help="The proof-of-play database.", no_args_is_help=True)
+    app.add_typer(db_app, name="db")
+
+    @db_app.command("upgrade")
+    def upgrade_command(url: UrlOption = None, config: ConfigOption = None) -> None:
+        """Create or migrate the database to the latest schema (the player also does it at start)."""
+        settings = settings_or_exit(config)
+        setup_logging(settings.log_level)
+        target = url or settings.resolved_database_url()
+        engine = make_engine(target)
+        try:
+            before = upgrade(engine)
+        except sa.exc.SQLAlchemyError as exc:
+            typer.echo(
+                f"cannot upgrade {describe_url(target)}: {str(exc.orig or exc).splitlines()[0]}", err=True
+            )
+            raise typer.Exit(1) from exc
+        finally:
+            engine.dispose()
+        head = head_revision()
+        state = "already at" if before == head else f"upgraded from {before or 'empty'} to"
+        typer.echo(f"{describe_url(target)}: {state} {head}")
+
+    @app.command("sync")
+    def sync_command(
+        central: Annotated[
+            str | None,
+            typer.Option(
+                "--central", help="Central PostgreSQL URL (default: fleet.central_url in the settings)."
+            ),
+        ] = None,
+        once: Annotated[bool, typer.Option("--once", help="One pass, then exit (1 if it failed).")] = False,
+        local: Annotated[
+            str | None, typer.Option("--local", help="This screen's database URL (default: the settings').")
+        ] = None,
+        config: ConfigOption = None,
+    ) -> None:
+        """Ship this screen's plays, impressions and heartbeats to the central database, resumably."""
+        from signage.fleet.runner import run_sync
+
+        settings = settings_or_exit(config)
+        setup_logging(settings.log_level)
+        central_url = central or settings.fleet.central_url
+        if not central_url:
+            typer.echo(
+                "no central database: pass --central URL or set fleet.central_url in signage.yaml", err=True
+            )
+            raise typer.Exit(2)
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        try:
+            outcome = run_sync(
+                local or settings.resolved_database_url(),
+                central_url,
+                once=once,
+                stop=stop,
+                interval_s=settings.fleet.sync_interval_s,
+                batch_rows=settings.fleet.sync_batch_rows,
+            )
+        except ValueError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
+        if outcome.error:
+            typer.echo(outcome.error, err=True)
+            raise typer.Exit(1)
+        typer.echo(
+            f"synced {outcome.rows} row(s) to {describe_url(central_url)} in {outcome.passes} pass(es)"
+        )
