@@ -42,9 +42,7 @@ def register(app: typer.Typer) -> None:
         try:
             before = upgrade(engine)
         except sa.exc.SQLAlchemyError as exc:
-            typer.echo(
-                f"cannot upgrade {describe_url(target)}: {str(exc.orig or exc).splitlines()[0]}", err=True
-            )
+            typer.echo(f"cannot upgrade {describe_url(target)}: {one_line(exc)}", err=True)
             raise typer.Exit(1) from exc
         finally:
             engine.dispose()
