@@ -1,0 +1,204 @@
+"""``signage report``, ``signage serve`` and ``signage users``: reports and the dashboard."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.engine import Engine
+
+from signage.settings import Settings, load_settings
+from signage.yamlconf import ConfigError
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Device settings file (signage.yaml).")
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Database to read (default: web.database_url, else the device's)."),
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        for finding in exc.findings:
+            typer.echo(str(finding), err=True)
+        raise typer.Exit(2) from exc
+
+
+def _engine(settings: Settings, url: str | None) -> Engine:
+    from signage.store.engine import describe_url, make_engine
+    from signage.store.migrate import upgrade
+
+    url = url or settings.web.database_url or settings.resolved_database_url()
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    except Exception as exc:  # any driver error: say which database, in one line
+        typer.echo(f"cannot open the database {describe_url(url)}: {str(exc).splitlines()[0]}", err=True)
+        raise typer.Exit(1) from exc
+    return engine
+
+
+def _costs(settings: Settings) -> dict[str, float]:
+    from signage.catalog import load_catalog
+
+    try:
+        catalog = load_catalog(settings.catalog, probe=False)
+    except ConfigError as exc:
+        typer.echo(f"warning: no costs (catalog {settings.catalog} unusable): {exc.findings[0]}", err=True)
+        return {}
+    return {ad.ad_id: ad.cost_per_play for ad in catalog.ads if ad.cost_per_play is not None}
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-05-31", param_hint=option) from exc
+
+
+def _secret(settings: Settings) -> str:
+    path = settings.web.secret_file
+    path = path if path.is_absolute() else settings.data_dir / path
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("report")
+    def report(
+        advertiser: Annotated[str | None, typer.Option(help="Only this advertiser's plays.")] = None,
+        campaign: Annotated[str | None, typer.Option(help="Only this campaign.")] = None,
+        ad: Annotated[str | None, typer.Option("--ad", help="Only this ad id.")] = None,
+        screen: Annotated[str | None, typer.Option(help="Only this screen id.")] = None,
+        date_from: Annotated[
+            str | None, typer.Option("--from", help="First day (store-local), 2026-05-01.")
+        ] = None,
+        date_to: Annotated[
+            str | None, typer.Option("--to", help="Last day (store-local, inclusive).")
+        ] = None,
+        fmt: Annotated[str, typer.Option("--format", help="json, csv, html or pdf.")] = "json",
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                "--out",
+                help="Output file (default: stdout for json/csv, report.html / report.pdf otherwise).",
+            ),
+        ] = None,
+        config: ConfigOption = None,
+        database_url: DbOption = None,
+    ) -> None:
+        """Plays, opportunities to see, viewers, attention, audience and CPM, per ad and campaign."""
+        from signage.reports.model import ReportFilter
+        from signage.reports.query import build_report
+        from signage.reports.render import FORMATS, render
+
+        if fmt not in FORMATS:
+            raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+        settings = _settings(config)
+        f = ReportFilter(
+            advertiser=advertiser,
+            campaign=campaign,
+            ad_id=ad,
+            screen_id=screen,
+            date_from=_day(date_from, "--from"),
+            date_to=_day(date_to, "--to"),
+        )
+        engine = _engine(settings, database_url)
+        result = build_report(engine, f, settings.tz, now=datetime.now(UTC), costs=_costs(settings))
+        data = render(result, fmt)
+        if out is None and fmt in ("json", "csv"):
+            sys.stdout.write(data.decode())
+            return
+        target = out or Path(f"report.{fmt}")
+        target.write_bytes(data)
+        typer.echo(
+            f"{fmt} report ({result.total.plays} plays, {result.total.viewers} viewers) written to {target}"
+        )
+
+    @app.command("serve")
+    def serve(
+        host: Annotated[str | None, typer.Option(help="Address to listen on (default: web.host).")] = None,
+        port: Annotated[int | None, typer.Option(help="Port (default: web.port).")] = None,
+        config: ConfigOption = None,
+        database_url: DbOption = None,
+    ) -> None:
+        """The dashboard: campaign reports behind a login (create accounts with `signage users add`)."""
+        import uvicorn
+
+        from signage.web.app import WebConfig, create_app
+
+        settings = _settings(config)
+        engine = _engine(settings, database_url)
+        web = settings.web
+        config_ = WebConfig(
+            secret_key=_secret(settings),
+            tz=settings.tz,
+            costs=_costs(settings),
+            https_only=web.https_only,
+            session_max_age_s=web.session_max_age_s,
+            login_attempts=web.login_attempts,
+            login_window_s=web.login_window_s,
+        )
+        uvicorn.run(
+            create_app(engine, config_),
+            host=host or web.host,
+            port=port or web.port,
+            log_level=settings.log_level.lower(),
+            proxy_headers=web.https_only,
+        )
+
+    users = typer.Typer(help="Dashboard accounts.", no_args_is_help=True)
+    app.add_typer(users, name="users")
+
+    @users.command("add")
+    def users_add(
+        username: Annotated[str, typer.Argument(help="Login name.")],
+        role: Annotated[str, typer.Option(help="admin or advertiser.")] = "advertiser",
+        advertiser: Annotated[str | None, typer.Option(help="The advertiser this account may see.")] = None,
+        password_stdin: Annotated[
+            bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+        ] = False,
+        config: ConfigOption = None,
+        database_url: DbOption = None,
+    ) -> None:
+        """Create an account, or reset its password and role."""
+        from signage.web.users import Role, UserError, add_user
+
+        if role not in ("admin", "advertiser"):
+            raise typer.BadParameter(f"{role!r} is not admin or advertiser", param_hint="--role")
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        engine = _engine(_settings(config), database_url)
+        try:
+            user = add_user(engine, username, password, Role(role), advertiser, datetime.now(UTC))
+        except UserError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
+        typer.echo(
+            f"account {user.username} ({user.role.value}{', ' + user.advertiser if user.advertiser else ''}) saved"
+        )
+
+    @users.command("list")
+    def users_list(config: ConfigOption = None, database_url: DbOption = None) -> None:
+        """The dashboard accounts."""
+        from signage.web.users import list_users
+
+        for user in list_users(_engine(_settings(config), database_url)):
+            typer.echo(f"{user.username}\t{user.role.value}\t{user.advertiser or ''}")
