@@ -35,10 +35,6 @@ from signage.cli import report as _report  # noqa: E402
 
 _report.register(app)
 
-from signage.cli import report as _report  # noqa: E402
-
-_report.register(app)
-
 
 def main() -> None:
     app()
