@@ -35,6 +35,8 @@ class Bust:
 
 # Face boxes (x, y, side) in the original photos, measured once with MediaPipe full-range detection.
 _PHOTO_FACES = {"grace_hopper": (171, 146, 194), "astronaut": (177, 82, 95)}
+# Seen from behind: Grace Hopper's navy cap, Eileen Collins' fair hair.
+_PHOTO_HAIR = {"grace_hopper": (28, 30, 48), "astronaut": (150, 112, 62)}
 
 
 def _bust_mask() -> AlphaImage:
@@ -72,7 +74,7 @@ def _mean_rgb(image: RGBImage, x0: float, y0: float, x1: float, y1: float) -> tu
 def _from_photo(name: str, photo: RGBImage, face: tuple[int, int, int]) -> Bust:
     rgb = _align(photo, face)
     f = FACE_REF_PX
-    hair = _mean_rgb(rgb, 1.3 * f, 0.3 * f, 1.7 * f, 0.45 * f)
+    hair = _PHOTO_HAIR[name]
     clothes = _mean_rgb(rgb, 0.6 * f, 3.0 * f, 1.0 * f, 3.6 * f)
     return Bust(name, rgb, _bust_mask(), hair, clothes)
 

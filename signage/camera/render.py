@@ -103,10 +103,15 @@ def _turn(rgb: RGBImage, alpha: AlphaImage, bust: Bust, left: bool) -> _Sprite:
 
 
 def _paint(rgb: RGBImage, mask: AlphaImage, color: tuple[int, int, int]) -> RGBImage:
-    weight = mask.astype(np.uint16)[..., None]
-    flat = np.array(color, np.uint16)[None, None, :]
-    out: RGBImage = ((rgb * (255 - weight) + flat * weight + 127) // 255).astype(np.uint8)
-    return out
+    """Hair of ``color`` over ``rgb`` where ``mask`` says, with strands and a lit crown, not a flat blob."""
+    h, w = mask.shape
+    rng = np.random.default_rng(sum(color))
+    strands = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), sigmaX=0.8, sigmaY=6)
+    light = np.linspace(1.15, 0.8, h, dtype=np.float32)[:, None]
+    shade = light * (1 + 0.1 * strands / (float(strands.std()) + 1e-6))
+    hair = np.clip(np.array(color, np.float32)[None, None, :] * shade[..., None], 0, 255)
+    weight = mask.astype(np.float32)[..., None] / 255
+    return as_u8(rgb * (1 - weight) + hair * weight + 0.5)
 
 
 def _back_of_head(rgb: RGBImage, bust: Bust) -> RGBImage:
