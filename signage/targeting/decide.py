@@ -205,6 +205,10 @@ def _rule_reason(rule: CompiledRule, ad: Ad, ctx: _Context, total: float, n_rule
     )
 
 
+def _zero(limits: Limits | None) -> bool:
+    return limits is not None and (limits.per_hour == 0 or limits.per_day == 0)
+
+
 def _house_pools(ctx: _Context) -> list[Pool]:
     """The fallback pool first (when one is set), then the whole catalog."""
     spec = ctx.rules.fallback
@@ -237,11 +241,19 @@ def _fallback(ctx: _Context, rng: random.Random, note: str) -> Decision:
             ctx.bound.append(gap)
             blocked.add(ad_id)
             gap_only.add(ad_id)
+    # A cap of 0 excludes ads that never played, which the loop above cannot see.
+    caps = ctx.rules.caps
+    if any(_zero(lim) for lim in (caps.every_ad, caps.every_campaign)):
+        return Decision(ad=None, rule=STANDBY_RULE, reason=f"{note}; a cap of 0 applies to every ad")
+    for ad_id, lim in caps.ads.items():
+        if _zero(lim):
+            blocked.add(ad_id)
+    capped_campaigns.update(name for name, lim in caps.campaigns.items() if _zero(lim))
     pools = _house_pools(ctx)
     ads: Sequence[Ad] = []
     for pool in pools:
         ads = pool.ads
-        if blocked:
+        if blocked or capped_campaigns:
             ads = [ad for ad in pool.ads if ad.ad_id not in blocked and ad.campaign not in capped_campaigns]
         if ads:
             break

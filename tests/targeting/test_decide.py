@@ -206,6 +206,7 @@ CAP_CASES = [
     ("{}", "caps: {ad: {per_hour: 3}}", plays("coffee", "morning", 5), True),
     ("{}", "min_gap_s: 600", plays("coffee", "morning", 5), False),
     ("{}", "min_gap_s: 600", plays("coffee", "morning", 11), True),
+    ("{campaigns: {morning: {per_day: 0}}}", "", [], False),  # a zero cap pauses a campaign
 ]
 
 
@@ -238,6 +239,13 @@ def test_table_caps_bind_the_house_rotation_too() -> None:
     table = "caps: {ads: {a: {per_day: 1}}}\nrules: []\n"
     seen = {pick(table, cat=cat, history=plays("a", "a", 30), seed=s).ad.ad_id for s in range(20)}
     assert seen == {"b"}
+
+
+def test_a_zero_cap_pauses_ads_in_the_house_rotation_too() -> None:
+    cat = catalog(ad("a", "c1"), ad("b", "c2"))
+    table = "caps: {campaigns: {c1: {per_hour: 0}}}\n"
+    assert {pick(table, cat=cat, seed=s).ad.ad_id for s in range(20)} == {"b"}
+    assert pick("caps: {every_ad: {per_day: 0}}\n", cat=cat).ad is None
 
 
 def test_standby_when_everything_is_capped() -> None:
