@@ -69,10 +69,11 @@ def main() -> None:
             player.start(order[0])
             index, prepared, counted = 0, False, 0
             while True:
+                showing = player.showing  # a frame drawn by this pump belongs to the item current before it
                 result = player.pump()
                 if player.frames_blitted != counted:
                     counted = player.frames_blitted
-                    blits.append((time.monotonic(), player.showing or "?"))
+                    blits.append((time.monotonic(), showing or "?"))
                 if result is not None:
                     results.append(result)
                     index += 1
@@ -99,6 +100,7 @@ def main() -> None:
     for (t0, a), (t1, b) in itertools.pairwise(blits):
         (gaps if a != b else inside).append((t1 - t0) * 1000)
     per_clip = [sum(1 for _, ad in blits if ad == f"clip{i % len(ads)}") for i in range(len(ads))]
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"clips {args.width}x{args.height} 30 fps, {args.seconds:g} s each; {args.switches} switches")
     print(f"outcomes: {sorted({r.outcome.value for r in results})}; frames blitted {len(blits)}")
     print(f"blits per clip id (expected {round(args.seconds * 30)} per play): {per_clip}")
