@@ -115,3 +115,20 @@ def test_fake_detector_replays_its_script() -> None:
     assert fake.detect(frame) == ()
     assert fake.detect(frame) == ()
     assert fake.calls == 3
+
+
+def test_eyes_match_what_training_aligns_crops_with(faces: MediaPipeFaces) -> None:
+    # Training aligns dataset photos on FaceCropper's eyes; run-time eyes must agree, or crops scale differently.
+    from classifier.crop import FaceCropper
+
+    image = grace_hopper()
+    face = faces.detect(image)[0]
+    cropper = FaceCropper()
+    found = cropper.detect(image)
+    cropper.close()
+    assert found is not None and face.right_eye is not None and face.left_eye is not None
+    _, _, train_right, train_left = found
+    train_distance = math.dist(train_right, train_left)
+    assert math.dist(face.right_eye, face.left_eye) == pytest.approx(train_distance, rel=0.05)
+    assert math.dist(face.right_eye, train_right) < 0.15 * train_distance
+    assert math.dist(face.left_eye, train_left) < 0.15 * train_distance

@@ -1,0 +1,157 @@
+"""Benchmark: the whole perception stage at 640x480 with 3 real faces, against bare MediaPipe detection.
+
+    .venv/bin/python bench/perception.py [--seconds 5] [--models models]
+
+Prints frames/s of (a) bare full-range MediaPipe detection and (b) the whole stage (detection,
+face mesh, tracker, crops and the attribute model, throttled as in production), both measured
+in this run on the same frames, their ratio, and the attribute model's ms per face (batched, one
+torch thread). The faces are real photos shipped in dependencies (matplotlib's grace_hopper,
+scikit-image's astronaut), pasted onto a 640x480 canvas that shifts a little each frame.
+No wall time is asserted: on a shared 2-core machine the ratio is the figure to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from classifier.faces import MediaPipeFaces  # noqa: E402
+from classifier.types import FaceObservation  # noqa: E402
+from signage.audience import Perception, Tracker  # noqa: E402
+
+
+def _faces() -> list[np.ndarray]:
+    from matplotlib import cbook
+    from matplotlib.image import imread
+    from skimage import data
+
+    grace = np.asarray(imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))))[:, :, :3]
+    astronaut = data.astronaut()
+    # Head-and-shoulders cuts around each face, so the detector sees a person, not a bare face.
+    return [
+        np.ascontiguousarray(grace[60:420, 110:430]),
+        np.ascontiguousarray(astronaut[10:260, 110:340]),
+        np.ascontiguousarray(grace[60:420, 110:430][:, ::-1]),  # mirrored: a third face
+    ]
+
+
+def make_canvas() -> np.ndarray:
+    """640x480 RGB with three faces of different sizes (people at different distances)."""
+    canvas = np.full((480, 640, 3), 90, dtype=np.uint8)
+    canvas[:, :, 2] = 70
+    for (x, y, width), face in zip([(20, 120, 200), (250, 60, 170), (450, 180, 150)], _faces(), strict=True):
+        height = round(face.shape[0] * width / face.shape[1])
+        resized = cv2.resize(face, (width, height), interpolation=cv2.INTER_AREA)
+        h = min(height, 480 - y)
+        canvas[y : y + h, x : x + width] = resized[:h]
+    return canvas
+
+
+def frames(canvas: np.ndarray, n: int) -> list[np.ndarray]:
+    """Slightly shifted copies, so trackers and the mesh do some real work each frame."""
+    out = []
+    for i in range(n):
+        dx, dy = round(4 * np.sin(i / 5)), round(3 * np.cos(i / 7))
+        out.append(np.ascontiguousarray(np.roll(canvas, (dy, dx), axis=(0, 1))))
+    return out
+
+
+def rate(step: Callable[[int], object], seconds: float) -> tuple[float, int]:
+    """Frames per second of ``step(i)`` over about ``seconds`` (after two warm-up calls)."""
+    step(0)
+    step(1)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step(count + 2)
+        count += 1
+    return count / (time.perf_counter() - start), count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per figure")
+    parser.add_argument("--models", type=Path, default=ROOT / "models")
+    args = parser.parse_args()
+
+    import mediapipe as mp
+    import torch
+
+    torch.set_num_threads(1)  # the model shares two cores with the player and the camera
+    canvas = make_canvas()
+    clip = frames(canvas, 64)
+
+    model = None
+    try:
+        from classifier.attributes import AttributeModel
+
+        model = AttributeModel.load(args.models)
+    except Exception as exc:  # the bench still measures detection and tracking without weights
+        print(f"attribute model not loaded ({exc}); the stage is measured without it")
+
+    bare = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+    found = bare.process(canvas).detections or []
+    print(f"canvas 640x480 with {len(found)} faces found by full-range detection")
+    bare_fps, _ = rate(lambda i: bare.process(clip[i % len(clip)]), args.seconds)
+    bare.close()
+
+    detector = MediaPipeFaces()
+    perception = Perception(detector, Tracker(), model)
+    # Stage time advances at 30 fps of camera time, so classification is throttled as in production.
+    stage_fps, n = rate(lambda i: perception.process(clip[i % len(clip)], i / 30.0), args.seconds)
+    snapshot = perception.tracker.snapshot((n + 1) / 30.0)
+    detector.close()
+    no_mesh = MediaPipeFaces(use_mesh=False)
+    light = Perception(no_mesh, Tracker(), model)
+    light_fps, _ = rate(lambda i: light.process(clip[i % len(clip)], i / 30.0), args.seconds)
+    no_mesh.close()
+
+    print(f"bare MediaPipe full-range detection: {bare_fps:7.1f} frames/s")
+    print(
+        f"whole perception stage:              {stage_fps:7.1f} frames/s"
+        f"  (ratio to bare detection {stage_fps / bare_fps:.2f}; {snapshot.present} tracks,"
+        f" {perception.faces_classified} faces classified in {n + 2} frames)"
+    )
+    print(
+        f"whole stage without face mesh:       {light_fps:7.1f} frames/s  (ratio {light_fps / bare_fps:.2f})"
+    )
+
+    if model is not None:
+        from classifier.crop import crop_face
+
+        faces = detector_faces(canvas)
+        crops = np.stack(
+            [crop_face(canvas, (f.x, f.y, f.width, f.height), f.right_eye, f.left_eye) for f in faces]
+        )
+        for batch in (1, len(crops), 8):
+            batch_crops = np.resize(crops, (batch, *crops.shape[1:]))
+            model.predict(batch_crops)
+            times = []
+            for _ in range(max(5, round(args.seconds * 4))):
+                start = time.perf_counter()
+                model.predict(batch_crops)
+                times.append((time.perf_counter() - start) * 1000 / batch)
+            print(
+                f"attribute model, batch {batch}: {statistics.median(times):5.2f} ms per face (median, 1 thread)"
+            )
+
+
+def detector_faces(canvas: np.ndarray) -> tuple[FaceObservation, ...]:
+    detector = MediaPipeFaces()
+    try:
+        return detector.detect(canvas)
+    finally:
+        detector.close()
+
+
+if __name__ == "__main__":
+    main()
