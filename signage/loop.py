@@ -118,6 +118,9 @@ class SlotLoop:
         try:
             while not stop.is_set():
                 self.step()
+                if self.player.quit_requested:
+                    log.info("window closed: stopping")
+                    stop.set()
                 stop.wait(self.config.tick_s)
         finally:
             self.interrupt("player stopped")

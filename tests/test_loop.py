@@ -164,3 +164,13 @@ def test_one_screenshot_per_play_and_heartbeats(tmp_path: Path) -> None:
         rig.player.screenshots
     ) == 3
     assert {h.playing_ad_id for h in rig.sink.heartbeats} >= {"a", "b"}
+
+
+def test_closing_the_window_stops_the_loop(tmp_path: Path) -> None:
+    rig = Rig([make_ad(tmp_path, "a")])
+    rig.player.quit_requested = True
+    stop = threading.Event()
+    rig.loop.run(stop)  # returns by itself
+    assert stop.is_set()
+    (play,) = rig.sink.plays.values()
+    assert play.outcome is PlayOutcome.INTERRUPTED

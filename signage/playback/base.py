@@ -25,6 +25,8 @@ class Player(Protocol):
     draws, and returns the PlayResult of the current ad once, when it has ended.
     """
 
+    quit_requested: bool  # the window was closed or Escape pressed: the loop stops
+
     def prepare(self, ad: Ad) -> None:
         """Load/parse ``ad`` ahead of time so that ``start`` is instant. Safe to call twice."""
 

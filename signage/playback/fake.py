@@ -34,6 +34,7 @@ class FakePlayer:
         self.shown: list[str] = []
         self.screenshots: list[Path] = []
         self.closed = False
+        self.quit_requested = False
 
     def prepare(self, ad: Ad) -> None:
         self.prepared.append(ad.ad_id)
