@@ -219,36 +219,54 @@ def _house_pools(ctx: _Context) -> list[Pool]:
     return pools
 
 
-def _fallback(ctx: _Context, rng: random.Random, note: str) -> Decision:
-    blocked: set[str] = set()
-    gap_only: set[str] = set()
+def _house_blocks(ctx: _Context) -> tuple[set[str], set[str], set[str]]:
+    """(blocked ads, of which only by the gap, capped campaigns) for the house rotation.
+
+    Only what a cap names, or what played within a cap's or the gap's window, can be blocked, so
+    this looks at those and never scans the catalog or the whole day's history.
+    """
+    caps = ctx.rules.caps
+    ads, campaigns = set(caps.ads), set(caps.campaigns)
+    if caps.every_ad or caps.every_campaign:
+        per_day = any(
+            lim is not None and lim.per_day is not None for lim in (caps.every_ad, caps.every_campaign)
+        )
+        recent = ctx.history.ads_played_since(ctx.day_start if per_day else ctx.hour_ago)
+        if caps.every_ad:
+            ads |= recent
+        if caps.every_campaign:
+            campaigns |= {ctx.index.by_id[a].campaign for a in recent if a in ctx.index.by_id}
     capped_campaigns: set[str] = set()
-    # Only ads that played today (or within the gap) can be capped or too recent: check those.
-    since = min(ctx.day_start, ctx.now - timedelta(seconds=ctx.rules.default_min_gap_s), ctx.hour_ago)
-    for ad_id in ctx.history.ads_played_since(since):
-        ad = ctx.index.by_id.get(ad_id)
-        if ad is None:
-            continue
-        scope, cap = ctx.cap_block(ad, None)
-        if cap is not None:
-            ctx.bound.append(cap)
+    for name in sorted(campaigns):
+        limits = (caps.every_campaign, caps.campaigns.get(name))
+        why = ctx._over(f"campaign {name!r}", limits, ctx.history.campaign_plays, name)
+        if why:
+            ctx.bound.append(why)
+            capped_campaigns.add(name)
+    blocked: set[str] = set()
+    for ad_id in sorted(ads):
+        why = ctx._over(f"ad {ad_id!r}", (caps.every_ad, caps.ads.get(ad_id)), ctx.history.ad_plays, ad_id)
+        if why:
+            ctx.bound.append(why)
             blocked.add(ad_id)
-            if scope == "campaign":
-                capped_campaigns.add(ad.campaign)
-            continue
-        gap = ctx.gap_block(ad, None)
-        if gap is not None:
-            ctx.bound.append(gap)
-            blocked.add(ad_id)
-            gap_only.add(ad_id)
-    # A cap of 0 excludes ads that never played, which the loop above cannot see.
+    gap_only: set[str] = set()
+    if ctx.rules.default_min_gap_s > 0:
+        since = ctx.now - timedelta(seconds=ctx.rules.default_min_gap_s)
+        for ad_id in sorted(ctx.history.ads_played_since(since) - blocked):
+            ad = ctx.index.by_id.get(ad_id)
+            why = ctx.gap_block(ad, None) if ad is not None else None
+            if why:
+                ctx.bound.append(why)
+                blocked.add(ad_id)
+                gap_only.add(ad_id)
+    return blocked, gap_only, capped_campaigns
+
+
+def _fallback(ctx: _Context, rng: random.Random, note: str) -> Decision:
     caps = ctx.rules.caps
     if any(_zero(lim) for lim in (caps.every_ad, caps.every_campaign)):
         return Decision(ad=None, rule=STANDBY_RULE, reason=f"{note}; a cap of 0 applies to every ad")
-    for ad_id, lim in caps.ads.items():
-        if _zero(lim):
-            blocked.add(ad_id)
-    capped_campaigns.update(name for name, lim in caps.campaigns.items() if _zero(lim))
+    blocked, gap_only, capped_campaigns = _house_blocks(ctx)
     pools = _house_pools(ctx)
     ads: Sequence[Ad] = []
     for pool in pools:

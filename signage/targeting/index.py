@@ -44,12 +44,18 @@ class Pool:
         """
         if not self.ads:
             return None
+        total = self.cumulative[-1]
+        rejected: set[int] = set()
         for _ in range(tries):
-            i = bisect.bisect_right(self.cumulative, rng.random() * self.total)
-            ad = self.ads[min(i, len(self.ads) - 1)]
-            if ok(ad):
-                return ad
-        eligible = [ad for ad in self.ads if ok(ad)]
+            i = min(bisect.bisect_right(self.cumulative, rng.random() * total), len(self.ads) - 1)
+            if i in rejected:
+                continue
+            if ok(self.ads[i]):
+                return self.ads[i]
+            rejected.add(i)
+            if len(rejected) == len(self.ads):
+                return None
+        eligible = [ad for j, ad in enumerate(self.ads) if j not in rejected and ok(ad)]
         if not eligible:
             return None
         return rng.choices(eligible, weights=[ad.weight for ad in eligible], k=1)[0]

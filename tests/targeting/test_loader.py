@@ -172,7 +172,7 @@ test_fuzz_generated_documents_long = pytest.mark.slow(
 _SEED = (REPO / "rules" / "store.yaml").read_text(encoding="utf-8")
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
         st.tuples(
