@@ -31,6 +31,9 @@ class TrackerConfig:
     gate_growth_widths_per_s: float = 2.0  # the match gate widens while a face is unseen
     reentry_jump_widths: float = 2.5  # how near where they left a returning person must reappear
     max_size_ratio: float = 1.8  # a face this much bigger or smaller is someone else
+    # ...but from one frame to the next a face barely changes size (detector jitter); the allowance
+    # widens to ``max_size_ratio`` over a second unseen. Catches one face replacing another in place.
+    max_frame_size_ratio: float = 1.3
     tentative_timeout_s: float = 0.5  # an unconfirmed track unseen this long was a false detection
     attention_max_gap_s: float = 0.5  # attention is not credited across longer gaps
     watching_timeout_s: float = 0.5  # unseen longer than this: not counted as watching now

@@ -104,7 +104,7 @@ class Tracker:
                 o,
                 s.predict(now_mono),
                 cfg.max_jump_widths + cfg.gate_growth_widths_per_s * (now_mono - s.last_seen),
-                cfg.max_size_ratio,
+                _size_gate(cfg.max_frame_size_ratio, cfg.max_size_ratio, now_mono - s.last_seen),
             ),
         )
         for ti, fi in pairs:
@@ -283,6 +283,12 @@ def _deduplicate(faces: Sequence[FaceObservation], max_iou: float = 0.5) -> list
         if all(_iou(face, k) <= max_iou for k in kept):
             kept.append(face)
     return kept
+
+
+def _size_gate(per_frame: float, most: float, unseen_s: float) -> float:
+    """The largest size ratio allowed after ``unseen_s``: ``per_frame`` growing to ``most`` over 1 s."""
+    share = min(1.0, max(0.0, unseen_s))
+    return math.exp(math.log(per_frame) + share * (math.log(most) - math.log(per_frame)))
 
 
 def _cost(

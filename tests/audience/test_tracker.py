@@ -64,6 +64,15 @@ def one_face_reported_twice(i: int) -> list[FaceObservation]:
     return [face(320, 240), face(322, 241, width=58)]
 
 
+def someone_else_in_place(i: int) -> list[FaceObservation]:
+    # A face of a clearly different size takes the place of another at once: a different person.
+    return [face(320, 240, width=60.0 if i < 15 else 95.0)]
+
+
+def walking_toward_the_camera(i: int) -> list[FaceObservation]:
+    return [face(320, 240, width=40.0 + 2.0 * i)]  # 40 to 98 px in one second: one person
+
+
 def two_people_standing(i: int) -> list[FaceObservation]:
     return [face(150, 240), face(480, 240)]
 
@@ -75,6 +84,8 @@ CASES = [
     ("short occlusion keeps the id", short_occlusion, 60, [1], 1),
     ("a face reported twice is one person", one_face_reported_twice, 30, [1], 1),
     ("two people standing", two_people_standing, 30, [1, 2], 2),
+    ("someone else in place", someone_else_in_place, 30, [1, 2], 2),  # 1 stays until expiry
+    ("walking toward the camera", walking_toward_the_camera, 30, [1], 1),
 ]
 
 
