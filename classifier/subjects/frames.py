@@ -1,0 +1,184 @@
+"""Representative frames of a creative: scene changes, the packshot at the end, never every frame.
+
+Decoding every frame of a 1080p minute costs more than the whole budget, so the video is read with
+``ffmpeg -skip_frame nokey``: only keyframes are decoded, and encoders put keyframes exactly where the
+picture changes (x264's scene-cut detection) plus every few seconds. Frames are downscaled inside
+ffmpeg, so full-size pictures never reach Python. Candidates are then grouped into scenes by a tiny
+colour/layout descriptor and one frame per scene is kept, always including the last one (end cards and
+packshots carry the product).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from classifier.subjects.types import Frame
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v"})
+_PTS = re.compile(r"pts_time:\s*([0-9.eE+-]+)")
+
+
+class MediaError(Exception):
+    """The file cannot be read as an image or a video; the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class VideoGeometry:
+    width: int
+    height: int
+    duration_s: float
+
+
+def scaled_size(width: int, height: int, short_side: int, max_aspect: float = 2.0) -> tuple[int, int]:
+    """Output size with the short side at ``short_side`` (even numbers, aspect capped for banners)."""
+    scale = short_side / max(1, min(width, height))
+    out_w, out_h = max(2, round(width * scale)), max(2, round(height * scale))
+    long_cap = int(short_side * max_aspect)
+    out_w, out_h = min(out_w, long_cap), min(out_h, long_cap)
+    return out_w - out_w % 2, out_h - out_h % 2
+
+
+def read_image(path: Path, short_side: int) -> Frame:
+    data = np.fromfile(str(path), dtype=np.uint8) if path.is_file() else np.empty(0, np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise MediaError(f"{path} is not a readable image.")
+    return Frame(0.0, resize_rgb(image[:, :, ::-1], short_side))
+
+
+def resize_rgb(rgb: np.ndarray, short_side: int) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    out_w, out_h = scaled_size(width, height, short_side)
+    if (out_w, out_h) == (width, height):
+        return np.ascontiguousarray(rgb)
+    # INTER_AREA: the right filter for shrinking; aliasing would change what the network sees.
+    interp = cv2.INTER_AREA if out_w < width else cv2.INTER_LINEAR
+    return np.ascontiguousarray(cv2.resize(rgb, (out_w, out_h), interpolation=interp))
+
+
+def _ffmpeg() -> str:
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise MediaError("ffmpeg is not installed, so videos cannot be sampled (apt-get install ffmpeg).")
+    return exe
+
+
+def video_geometry(path: Path) -> VideoGeometry:
+    exe = shutil.which("ffprobe")
+    if exe is None:
+        raise MediaError("ffprobe is not installed, so videos cannot be sampled (apt-get install ffmpeg).")
+    cmd = [exe, "-v", "error", "-select_streams", "v:0", "-show_entries",
+           "stream=width,height,duration:format=duration", "-of", "json", str(path)]
+    proc = subprocess.run(cmd, capture_output=True, timeout=60, check=False)
+    try:
+        info = json.loads(proc.stdout or b"{}")
+        stream = info["streams"][0]
+        duration = float(stream.get("duration") or info.get("format", {}).get("duration") or 0.0)
+        return VideoGeometry(int(stream["width"]), int(stream["height"]), duration)
+    except (KeyError, IndexError, ValueError, TypeError) as exc:
+        raise MediaError(f"{path} has no readable video stream.") from exc
+
+
+def _decode(path: Path, size: tuple[int, int], *, keyframes_only: bool, seek_s: float | None = None,
+            max_frames: int | None = None) -> list[Frame]:
+    width, height = size
+    cmd = [_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "info"]
+    if keyframes_only:
+        cmd += ["-skip_frame", "nokey"]
+    if seek_s is not None:
+        cmd += ["-ss", f"{seek_s:.3f}"]
+    cmd += ["-i", str(path), "-an", "-sn", "-vf", f"scale={width}:{height}:flags=area,showinfo",
+            "-fps_mode", "passthrough"]
+    if max_frames is not None:
+        cmd += ["-frames:v", str(max_frames)]
+    cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    proc = subprocess.run(cmd, capture_output=True, timeout=300, check=False)
+    frame_bytes = width * height * 3
+    count = len(proc.stdout) // frame_bytes
+    times = [float(m) for m in _PTS.findall(proc.stderr.decode("utf-8", "replace"))]
+    pixels = np.frombuffer(proc.stdout[: count * frame_bytes], np.uint8).reshape(count, height, width, 3)
+    offset = seek_s or 0.0
+    return [
+        Frame(offset + (times[i] if i < len(times) else 0.0), pixels[i]) for i in range(count)
+    ]
+
+
+def descriptor(rgb: np.ndarray) -> np.ndarray:
+    """Layout + colour fingerprint: an 8x8 thumbnail in Lab, so cuts between scenes stand out."""
+    thumb = cv2.resize(rgb, (8, 8), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(thumb, cv2.COLOR_RGB2LAB).astype(np.float32) / 255.0
+    return lab.reshape(-1)
+
+
+def select_representatives(descriptors: np.ndarray, max_frames: int, cut_threshold: float = 0.08) -> list[int]:
+    """Indices of one frame per scene (the middle one), the last frame always kept.
+
+    A new scene starts where the mean descriptor change between consecutive candidates exceeds
+    ``cut_threshold``. With more scenes than ``max_frames``, the most mutually different ones are
+    kept (farthest-point sampling from the last frame), so a long ad is not cut to its first shots.
+    """
+    count = len(descriptors)
+    if count == 0:
+        return []
+    if count == 1:
+        return [0]
+    change = np.abs(np.diff(descriptors, axis=0)).mean(axis=1)
+    starts = [0, *[i + 1 for i, c in enumerate(change) if c > cut_threshold]]
+    ends = [*starts[1:], count]
+    picks = [(s + e - 1) // 2 for s, e in zip(starts, ends, strict=True)]
+    if picks[-1] != count - 1:
+        picks.append(count - 1)
+    if len(picks) <= max_frames:
+        return picks
+    chosen = [count - 1]
+    dist = np.linalg.norm(descriptors[picks] - descriptors[count - 1], axis=1)
+    while len(chosen) < max_frames:
+        best = int(np.argmax(dist))
+        chosen.append(picks[best])
+        dist = np.minimum(dist, np.linalg.norm(descriptors[picks] - descriptors[picks[best]], axis=1))
+    return sorted(set(chosen))
+
+
+def sample_video(path: Path, *, max_frames: int = 8, short_side: int = 224) -> list[Frame]:
+    geometry = video_geometry(path)
+    size = scaled_size(geometry.width, geometry.height, short_side)
+    frames = _decode(path, size, keyframes_only=True)
+    # Few keyframes (a short clip or one long shot): add a middle and a near-end frame by seeking, so
+    # the end card is never missed. Each seek decodes at most one GOP.
+    if len(frames) < 3 and geometry.duration_s > 0:
+        for at in (0.5 * geometry.duration_s, max(0.0, geometry.duration_s - 0.5)):
+            if all(abs(f.time_s - at) > 0.4 for f in frames):
+                frames += _decode(path, size, keyframes_only=False, seek_s=at, max_frames=1)
+        frames.sort(key=lambda f: f.time_s)
+    if not frames:
+        raise MediaError(f"{path} has no decodable video frames.")
+    keep = select_representatives(np.stack([descriptor(f.rgb) for f in frames]), max_frames)
+    log.debug("sampled %d of %d candidate frames from %s", len(keep), len(frames), path)
+    return [frames[i] for i in keep]
+
+
+def sample_frames(path: Path, *, max_frames: int = 8, short_side: int = 224) -> list[Frame]:
+    """Frames to classify: the image itself, or representative frames of a video."""
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise MediaError(f"{path} does not exist.")
+    if suffix in IMAGE_SUFFIXES:
+        return [read_image(path, short_side)]
+    if suffix in VIDEO_SUFFIXES:
+        return sample_video(path, max_frames=max_frames, short_side=short_side)
+    raise MediaError(
+        f"{path} has an unsupported type '{suffix}'; use one of "
+        f"{', '.join(sorted(IMAGE_SUFFIXES | VIDEO_SUFFIXES))}."
+    )
