@@ -146,13 +146,24 @@ class Settings(Strict):
         def fix(path: Path) -> Path:
             return path if path.is_absolute() else (base / path).resolve()
 
+        camera = self.camera
+        if _is_relative_file(camera.source):
+            camera = camera.model_copy(update={"source": str(fix(Path(camera.source)))})
         return self.model_copy(
             update={
                 "data_dir": fix(self.data_dir),
                 "catalog": fix(self.catalog),
                 "rules": tuple(fix(p) for p in self.rules),
+                "camera": camera,
             }
         )
+
+
+def _is_relative_file(source: str) -> bool:
+    """A camera source that names a video file by a relative path (not a keyword, device or URL)."""
+    text = source.strip()
+    keyword = text.lower().split(":", 1)[0] in ("auto", "simulated", "none")
+    return not (keyword or text.isdigit() or "://" in text or Path(text).is_absolute())
 
 
 def load_settings(path: Path | None) -> Settings:

@@ -62,3 +62,11 @@ def test_yaml_syntax_error_is_located(tmp_path: Path) -> None:
 def test_settings_are_immutable() -> None:
     with pytest.raises(Exception, match="frozen"):
         Settings().screen_id = "x"  # type: ignore[misc]
+
+
+def test_a_relative_camera_file_resolves_beside_the_settings(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, "camera:\n  source: clips/door.mp4\n")).camera.source == str(
+        tmp_path / "clips" / "door.mp4"
+    )
+    for keyword in ("auto", "simulated:3", "none", "0", "rtsp://cam/1"):
+        assert load_settings(write(tmp_path, f"camera:\n  source: '{keyword}'\n")).camera.source == keyword
