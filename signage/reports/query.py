@@ -1,6 +1,7 @@
 """Report figures, aggregated in SQL (plays LEFT JOIN impressions), never by looping over rows.
 
-Three grouped scans serve a whole report: per ad (with every sum and the composition columns),
+One statement serves a whole report: the filtered plays, joined to their impressions, are read
+once (a materialised CTE) and grouped three ways: per ad (every sum and the composition columns),
 per UTC hour (folded into store-local days and a weekday x hour heatmap in Python, over at most
 24 rows per day), and per screen. Filters use the store's indexes on play.
 """
@@ -40,25 +41,6 @@ _P = PLAY.c
 
 def _sum(col: Any, label: str) -> sa.Label[Any]:
     return sa.func.coalesce(sa.func.sum(col), 0).label(label)
-
-
-def _figure_columns() -> list[sa.Label[Any]]:
-    known = sa.case((_I.audience_known.is_(True), 1), else_=0)
-    cols = [
-        sa.func.count().label("plays"),
-        _sum(known, "known_plays"),
-        _sum(_I.ots, "ots"),
-        _sum(_I.viewers, "viewers"),
-        _sum(_I.attention_s, "attention_s"),
-        _sum(_I.viewer_attention_s, "viewer_attention_s"),
-        _sum(_I.dwell_s, "dwell_s"),
-        _sum(_I.possible_minors, "possible_minors"),
-        _sum(_I.happy_before, "happy_before"),
-        _sum(_I.classified_before, "classified_before"),
-        _sum(_I.happy_during, "happy_during"),
-        _sum(_I.classified_during, "classified_during"),
-    ]
-    return cols
 
 
 def _figures(m: Any) -> Figures:
@@ -128,55 +110,75 @@ class _Scans:
     thresholds: tuple[float, ...]
 
 
+def _filtered(dialect: str, where: sa.ColumnElement[bool]) -> sa.CTE:
+    """The report's plays joined to their impressions, read once and shared by every grouping."""
+    cols = [
+        _P.advertiser, _P.campaign, _P.ad_id, _P.screen_id, _P.started_at,
+        _hour_bucket(dialect).label("bucket"),
+        sa.case((_I.audience_known.is_(True), 1), else_=0).label("known"),
+        _I.threshold_s,
+        *(_I[name] for name in _SUMMED),
+        *(_I[name] for _, _, name in COMPOSITION_COLUMNS),
+    ]
+    return sa.select(*cols).select_from(_joined()).where(where).cte("f").prefix_with("MATERIALIZED")
+
+
+_SUMMED = ("ots", "viewers", "attention_s", "viewer_attention_s", "dwell_s", "possible_minors",
+           "happy_before", "classified_before", "happy_during", "classified_during")
+
+
+def _aggregates(f: sa.CTE) -> list[sa.Label[Any]]:
+    return [
+        sa.func.count().label("plays"),
+        _sum(f.c.known, "known_plays"),
+        *(_sum(f.c[name], name) for name in _SUMMED),
+        *(_sum(f.c[name], name) for _, _, name in COMPOSITION_COLUMNS),
+        sa.func.min(f.c.started_at).label("first"),
+        sa.func.max(f.c.started_at).label("last"),
+        sa.func.min(f.c.threshold_s).label("threshold_min"),
+        sa.func.max(f.c.threshold_s).label("threshold_max"),
+    ]
+
+
 def _scan(conn: sa.Connection, f: ReportFilter, tz: ZoneInfo, costs: Mapping[str, float]) -> _Scans:
-    where = where_clause(f, tz)
-    comp = [_sum(IMPRESSION.c[name], name) for _, _, name in COMPOSITION_COLUMNS]
-    ad_rows = conn.execute(
-        sa.select(_P.advertiser, _P.campaign, _P.ad_id, *_figure_columns(), *comp,
-                  sa.func.min(_P.started_at).label("first"), sa.func.max(_P.started_at).label("last"))
-        .select_from(_joined())
-        .where(where)
-        .group_by(_P.advertiser, _P.campaign, _P.ad_id)
-        .order_by(_P.advertiser, _P.campaign, _P.ad_id)
-    ).mappings().all()
+    rows = _filtered(conn.dialect.name, where_clause(f, tz))
+    blank: sa.ColumnClause[str] = sa.literal_column("''")
+    # One statement, three groupings over the same materialised rows (kind: ad, hour, screen).
+    query = sa.union_all(
+        sa.select(sa.literal_column("'a'").label("kind"), rows.c.advertiser.label("k1"),
+                  rows.c.campaign.label("k2"), rows.c.ad_id.label("k3"), *_aggregates(rows))
+        .group_by(rows.c.advertiser, rows.c.campaign, rows.c.ad_id),
+        sa.select(sa.literal_column("'h'"), rows.c.bucket, blank, blank, *_aggregates(rows))
+        .group_by(rows.c.bucket),
+        sa.select(sa.literal_column("'s'"), rows.c.screen_id, blank, blank, *_aggregates(rows))
+        .group_by(rows.c.screen_id),
+    )
+    result = conn.execute(query).mappings().all()
+    ad_rows = sorted((m for m in result if m["kind"] == "a"), key=lambda m: (m["k1"], m["k2"], m["k3"]))
     ads = tuple(
-        AdFigures(m["advertiser"], m["campaign"], m["ad_id"], _figures(m).with_cost(costs.get(m["ad_id"])))
-        for m in ad_rows
+        AdFigures(m["k1"], m["k2"], m["k3"], _figures(m).with_cost(costs.get(m["k3"]))) for m in ad_rows
     )
     demographics = tuple(
         DemographicCell(band, gender, sum(int(m[name]) for m in ad_rows))
         for band, gender, name in COMPOSITION_COLUMNS
     )
-    bucket = _hour_bucket(conn.dialect.name).label("bucket")
-    hour_rows = conn.execute(
-        sa.select(bucket, sa.func.count().label("plays"), _sum(_I.ots, "ots"), _sum(_I.viewers, "viewers"))
-        .select_from(_joined())
-        .where(where)
-        .group_by(bucket)
-    ).all()
     hours = tuple(
-        (datetime.strptime(b, "%Y-%m-%d %H").replace(tzinfo=UTC), int(p), int(o), int(v))
-        for b, p, o, v in hour_rows
+        (datetime.fromisoformat(f"{m['k1']}:00").replace(tzinfo=UTC), int(m["plays"]), int(m["ots"]),
+         int(m["viewers"]))
+        for m in result
+        if m["kind"] == "h"
     )
-    screen_rows = conn.execute(
-        sa.select(_P.screen_id, *_figure_columns())
-        .select_from(_joined())
-        .where(where)
-        .group_by(_P.screen_id)
-        .order_by(_P.screen_id)
-    ).mappings().all()
-    screens = tuple(ScreenFigures(m["screen_id"], _figures(m)) for m in screen_rows)
-    thresholds = tuple(
-        float(t)
-        for (t,) in conn.execute(
-            sa.select(_I.threshold_s).distinct().select_from(_joined()).where(where).order_by(_I.threshold_s)
-        )
-        if t is not None
+    screens = tuple(
+        ScreenFigures(m["k1"], _figures(m))
+        for m in sorted((m for m in result if m["kind"] == "s"), key=lambda m: m["k1"])
+    )
+    thresholds = sorted(
+        {float(m[k]) for m in ad_rows for k in ("threshold_min", "threshold_max") if m[k] is not None}
     )
     firsts = [_as_utc(m["first"]) for m in ad_rows]
     lasts = [_as_utc(m["last"]) for m in ad_rows]
     return _Scans(ads, demographics, hours, screens, min(firsts, default=None), max(lasts, default=None),
-                  thresholds)
+                  tuple(thresholds))
 
 
 def _as_utc(value: Any) -> datetime:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
@@ -133,9 +132,3 @@ def new_engine(path: Path) -> sa.Engine:
     engine = sa.create_engine(f"sqlite:///{path}")
     SQLModel.metadata.create_all(engine)
     return engine
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> GeneratedDb:
-    engine = new_engine(tmp_path_factory.mktemp("reports") / "gen.db")
-    return generate(engine)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import ADS, GeneratedDb, GeneratedPlay
+from report_data import ADS, GeneratedDb, GeneratedPlay
 
 from signage.impressions.tables import COMPOSITION_COLUMNS
 from signage.reports.model import ReportFilter

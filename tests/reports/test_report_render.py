@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import ADS, GeneratedDb
+from report_data import ADS, GeneratedDb
 
 from signage.reports.model import ReportFilter
 from signage.reports.query import build_report

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 import uvicorn
-from conftest import NOW, PASSWORD, web_config
+from web_data import NOW, PASSWORD, web_config
 
 from signage.web.app import create_app
 

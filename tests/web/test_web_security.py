@@ -6,8 +6,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import NOW, PASSWORD, web_config
 from fastapi.testclient import TestClient
+from web_data import NOW, PASSWORD, web_config
 
 from signage.web.app import create_app
 from signage.web.security import LoginLimiter

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 import sqlalchemy as sa
 
 from signage.domain import AudienceSnapshot, Track
@@ -56,11 +55,6 @@ def build_db(path: Path) -> sa.Engine:
     add_user(engine, "alice", PASSWORD, Role.ADVERTISER, "acme", NOW)
     add_user(engine, "bob", PASSWORD, Role.ADVERTISER, "bolt", NOW)
     return engine
-
-
-@pytest.fixture(scope="session")
-def web_engine(tmp_path_factory: pytest.TempPathFactory) -> sa.Engine:
-    return build_db(tmp_path_factory.mktemp("web") / "web.db")
 
 
 def web_config(**kw: object) -> WebConfig:
