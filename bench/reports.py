@@ -27,13 +27,13 @@ from sqlmodel import SQLModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from signage.impressions.tables import COMPOSITION_COLUMNS, IMPRESSION  # noqa: E402
-from signage.reports.model import ReportFilter  # noqa: E402
-from signage.reports.query import build_report  # noqa: E402
-from signage.reports.render import to_html  # noqa: E402
-from signage.store.engine import make_engine  # noqa: E402
-from signage.store.models import PLAY  # noqa: E402
-from signage.store.pgschema import DEFAULT_TEST_URL, unreachable_reason, with_search_path  # noqa: E402
+from signage.impressions.tables import COMPOSITION_COLUMNS, IMPRESSION
+from signage.reports.model import ReportFilter
+from signage.reports.query import build_report, tune_for_reports
+from signage.reports.render import to_html
+from signage.store.engine import make_engine
+from signage.store.models import PLAY
+from signage.store.pgschema import DEFAULT_TEST_URL, unreachable_reason, with_search_path
 
 ADS, SCREENS, DAYS = 400, 200, 180  # 4 ads per campaign, 100 campaigns, 40 advertisers
 CAMPAIGN, ADVERTISER = "campaign-17", "adv-17"
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
     if not args.skip_sqlite:
-        bench("sqlite", make_engine(f"sqlite:///{args.sqlite_path}"), args.plays, args.repeat)
+        bench("sqlite", tune_for_reports(make_engine(f"sqlite:///{args.sqlite_path}")), args.plays, args.repeat)
     if not args.skip_postgres:
         reason = unreachable_reason(args.postgres_url)
         if reason:

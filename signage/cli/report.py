@@ -34,11 +34,12 @@ def _settings(config: Path | None) -> Settings:
 
 
 def _engine(settings: Settings, url: str | None) -> Engine:
+    from signage.reports.query import tune_for_reports
     from signage.store.engine import describe_url, make_engine
     from signage.store.migrate import upgrade
 
     url = url or settings.web.database_url or settings.resolved_database_url()
-    engine = make_engine(url)
+    engine = tune_for_reports(make_engine(url))
     try:
         upgrade(engine)
     except Exception as exc:  # any driver error: say which database, in one line
