@@ -69,6 +69,8 @@ class PerceptionSettings(Strict):
     # Distance from face width: the camera's horizontal field of view and an adult face's width.
     camera_hfov_deg: Annotated[float, Field(gt=10, lt=180)] = 60.0
     face_width_m: Annotated[float, Field(gt=0)] = 0.16
+    # Mean grey-level change of the whole view that ends every track (camera moved, video cut); 0: never.
+    scene_cut_threshold: Annotated[float, Field(ge=0, le=255)] = 20.0
 
 
 class PolicySettings(Strict):

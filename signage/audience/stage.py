@@ -33,6 +33,28 @@ def aligned_crop(image: RGBImage, face: FaceObservation) -> np.ndarray:
     return crop_face(image, (face.x, face.y, face.width, face.height), face.right_eye, face.left_eye)
 
 
+class SceneCut:
+    """Notices when the whole view changes at once (a camera knocked, a video cut or loop).
+
+    Compares 32x18 grey thumbnails of consecutive frames; people walking change a few percent of
+    the view, a cut changes most of it (Hamilton clip: under 13 grey levels within shots, 27-30
+    at its cuts). The thumbnail is all that is kept, and only until the next frame.
+    """
+
+    def __init__(self, threshold: float = 20.0) -> None:
+        self.threshold = threshold
+        self._previous: np.ndarray | None = None
+
+    def __call__(self, image: RGBImage) -> bool:
+        import cv2
+
+        grey = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+        thumb = cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA).astype(np.int16)
+        cut = self._previous is not None and float(np.abs(thumb - self._previous).mean()) > self.threshold
+        self._previous = thumb
+        return self.threshold > 0 and cut
+
+
 class Perception:
     """One frame's work, synchronous: detect, track, classify the faces that are due."""
 
@@ -42,7 +64,9 @@ class Perception:
         tracker: Tracker,
         model: AttributeModelLike | None = None,
         cropper: Cropper = aligned_crop,
+        scene_cut: SceneCut | None = None,
     ) -> None:
+        self.scene_cut = scene_cut or SceneCut()
         self.detector = detector
         self.tracker = tracker
         self.model = model
@@ -51,6 +75,8 @@ class Perception:
 
     def process(self, image: RGBImage, now_mono: float) -> AudienceSnapshot:
         faces = self.detector.detect(image)
+        if self.scene_cut(image):
+            self.tracker.end_all(now_mono)
         snapshot = self.tracker.update(faces, now_mono, frame_width_px=int(image.shape[1]))
         if self.model is None:
             return snapshot

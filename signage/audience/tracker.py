@@ -138,6 +138,14 @@ class Tracker:
         )
         return AudienceSnapshot(at_mono=now_mono, known=True, tracks=tracks)
 
+    def end_all(self, now_mono: float) -> None:
+        """The view changed (camera moved, a video cut or looped): nobody can be matched across it."""
+        ended = sum(1 for s in self._live.values() if s.hits >= self.config.confirm_hits)
+        if ended:
+            log.info("view changed at %.2f s: %d tracks ended", now_mono, ended)
+        self._live.clear()
+        self._departed.clear()
+
     # --- classification --------------------------------------------------------------------
 
     def due_for_attributes(self, now_mono: float) -> tuple[AttributeRequest, ...]:

@@ -42,6 +42,7 @@ def perceive(
     """Run perception on SOURCE and print each person's track: dwell, attention, attributes with uncertainty."""
     from classifier.faces import MediaPipeFaces
     from signage.audience import Perception, Tracker, TrackerConfig
+    from signage.audience.stage import SceneCut
 
     settings = load_settings(settings_file).perception
     model = None
@@ -54,7 +55,12 @@ def perceive(
             typer.echo(f"error: {exc} (use --no-attributes to track people without it)", err=True)
             raise typer.Exit(2) from exc
     detector = MediaPipeFaces(min_score=settings.min_face_score, use_mesh=settings.use_face_mesh)
-    perception = Perception(detector, Tracker(TrackerConfig.from_settings(settings)), model)
+    perception = Perception(
+        detector,
+        Tracker(TrackerConfig.from_settings(settings)),
+        model,
+        scene_cut=SceneCut(settings.scene_cut_threshold),
+    )
     tracks: dict[int, Track] = {}
     frames = most_present = 0
     first_t = last_t = None

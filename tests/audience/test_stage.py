@@ -11,6 +11,7 @@ import pytest
 from classifier.faces import FakeFaceDetector
 from classifier.types import FaceObservation
 from signage.audience import FakeAttributeModel, FakeLatestFrame, Perception, PerceptionStage, Tracker
+from signage.audience.stage import SceneCut
 from signage.camera.base import Frame
 
 IMAGE = np.zeros((120, 160, 3), dtype=np.uint8)
@@ -130,3 +131,31 @@ def test_thread_runs_until_stopped() -> None:
     assert stage.snapshot().present == 1
     stats = stage.stats()
     assert stats.frames_processed + stats.frames_dropped == 10
+
+
+def test_a_cut_in_the_view_ends_every_track() -> None:
+    # Same face position before and after, but the whole view changed: a new person, not the old one.
+    perception = Perception(FakeFaceDetector([[FACE]], loop=True), Tracker(), None, cropper=crop)
+    dark, bright = IMAGE, np.full_like(IMAGE, 200)
+    for i in range(10):
+        snap = perception.process(dark, i / 30)
+    assert [t.track_id for t in snap.tracks] == [1]
+    for i in range(10, 20):
+        snap = perception.process(bright, i / 30)
+    assert [t.track_id for t in snap.tracks] == [2]
+
+
+def test_people_moving_are_not_a_cut() -> None:
+    cut = SceneCut(threshold=20.0)
+    # A shop-like view: a gradient wall and a few dark shelves.
+    scene = np.zeros((120, 160, 3), dtype=np.uint8)
+    scene[:] = np.linspace(60, 200, 160, dtype=np.uint8)[None, :, None]
+    scene[70:110, 10:60] = 30
+    scene[60:110, 100:150] = 40
+    assert not cut(scene)
+    moved = scene.copy()
+    moved[40:100, 60:90] = np.invert(moved[40:100, 60:90])  # a person walks in
+    assert not cut(moved)
+    assert cut(np.invert(moved))  # everything changes
+    never = SceneCut(threshold=0.0)
+    assert not never(scene) and not never(np.invert(scene))
