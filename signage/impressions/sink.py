@@ -41,12 +41,15 @@ def write_impression(
 class SqlImpressionSink:
     """Writes impressions on its own thread so the display loop never waits on the database."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, retry_delays_s: tuple[float, ...] = (0.5, 1, 2, 4, 8, 15, 30)) -> None:
         self._engine = engine
+        self._retry_delays_s = retry_delays_s
+        self._closing = threading.Event()
         self._queue: queue.Queue[tuple[Impression, str, datetime] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="impression-writer", daemon=True)
         self._thread.start()
         self.failed = 0
+        self._unavailable = False
 
     def record(self, impression: Impression, screen_id: str, recorded_at: datetime) -> None:
         self._queue.put((impression, screen_id, recorded_at))
@@ -55,9 +58,32 @@ class SqlImpressionSink:
         self._queue.join()
 
     def close(self) -> None:
+        """Write what is queued (cutting retry waits short) and stop the thread."""
         if self._thread.is_alive():
+            self._closing.set()
             self._queue.put(None)
             self._thread.join()
+
+    def _write(self, impression: Impression, screen_id: str, recorded_at: datetime) -> None:
+        """Write one impression, retrying while the database is away or not yet migrated."""
+        for attempt, delay in enumerate((*self._retry_delays_s, None)):
+            try:
+                write_impression(self._engine, impression, screen_id, recorded_at)
+                if self._unavailable:
+                    self._unavailable = False
+                    log.info("impression store is writable again")
+                return
+            except sa.exc.IntegrityError:
+                raise  # retrying a refused row changes nothing
+            except sa.exc.OperationalError as exc:
+                # Locked, unreachable, or the store's writer has not run the migrations yet.
+                if delay is None or self._closing.is_set():
+                    raise
+                if not self._unavailable:
+                    self._unavailable = True
+                    log.warning("impression store unavailable (attempt %d), retrying: %s", attempt + 1,
+                                str(exc.orig).splitlines()[0] if exc.orig else exc)
+                self._closing.wait(delay)
 
     def _run(self) -> None:
         while True:
@@ -67,7 +93,7 @@ class SqlImpressionSink:
                     return
                 impression, screen_id, recorded_at = item
                 try:
-                    write_impression(self._engine, impression, screen_id, recorded_at)
+                    self._write(impression, screen_id, recorded_at)
                 except (ValueError, sa.exc.SQLAlchemyError) as exc:
                     # One bad impression must not stop the others (nor playback): log and go on.
                     self.failed += 1

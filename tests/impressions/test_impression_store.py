@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,6 @@ from signage.web.users import WEB_USER
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
-
 def test_migration_creates_the_model_schema_and_downgrades(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     upgrade(engine)
@@ -31,7 +31,6 @@ def test_migration_creates_the_model_schema_and_downgrades(tmp_path: Path) -> No
     downgrade(engine, "0001_plays")
     assert not {"impression", "impression_track", "web_user"} & set(sa.inspect(engine).get_table_names())
 
-
 def _impression(play_id: str):  # type: ignore[no-untyped-def]
     acc = ImpressionAccumulator(play_id, threshold_s=1.0, started_mono=0.0)
     happy = tuple(0.9 if e == Emotion.HAPPY else 0.0 for e in Emotion)
@@ -40,7 +39,6 @@ def _impression(play_id: str):  # type: ignore[no-untyped-def]
         Track(2, 1.0, 2.0, 1.0, 0.2, False),
     )))
     return acc.finish()
-
 
 def test_writer_stores_each_impression_once_with_sync_seq(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
@@ -65,3 +63,16 @@ def test_writer_stores_each_impression_once_with_sync_seq(tmp_path: Path) -> Non
     assert [(t["ordinal"], t["viewer"], t["age_band"], t["gender"]) for t in tracks] == [
         (1, True, "25-34", "female"), (2, False, None, None)
     ]
+
+def test_writer_waits_for_the_migrations_instead_of_dropping(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'late.db'}")
+    sink = SqlImpressionSink(engine, retry_delays_s=(0.05,) * 100)
+    sink.record(_impression(str(uuid.uuid4())), "s1", NOW)  # no tables yet: the write is retried
+
+    time.sleep(0.2)
+    upgrade(engine)
+    sink.flush()
+    sink.close()
+    assert sink.failed == 0
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(IMPRESSION)).scalar_one() == 1
