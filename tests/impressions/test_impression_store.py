@@ -64,6 +64,7 @@ def test_writer_stores_each_impression_once_with_sync_seq(tmp_path: Path) -> Non
         (1, True, "25-34", "female"), (2, False, None, None)
     ]
 
+
 def test_writer_waits_for_the_migrations_instead_of_dropping(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'late.db'}")
     sink = SqlImpressionSink(engine, retry_delays_s=(0.05,) * 100)
