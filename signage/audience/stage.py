@@ -160,8 +160,12 @@ class PerceptionStage:
     def _run(self) -> None:
         worked = False
         # Straight on to the next frame after work; a short nap only when there was nothing new.
-        while not self._stop.wait(0.0 if worked else self._idle_s):
-            worked = self.step()
+        try:
+            while not self._stop.wait(0.0 if worked else self._idle_s):
+                worked = self.step()
+        finally:
+            # MediaPipe graphs are closed on the thread that ran them.
+            self._perception.detector.close()
         log.info("perception stopped after %d frames (%d dropped)", self._processed, self._dropped)
 
     def step(self) -> bool:

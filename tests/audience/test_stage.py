@@ -129,6 +129,7 @@ def test_thread_runs_until_stopped() -> None:
         stage.join(timeout=2.0)
     assert stage.snapshot().known
     assert stage.snapshot().present == 1
+    assert perception.detector.closed  # type: ignore[attr-defined]
     stats = stage.stats()
     assert stats.frames_processed + stats.frames_dropped == 10
 
