@@ -13,6 +13,7 @@ from signage.audience.factory import build_perception_stage
 from signage.settings import Settings
 
 
+@pytest.mark.slow  # imports torch: seconds on a loaded machine
 def test_missing_model_is_one_clear_sentence(tmp_path: Path) -> None:
     with pytest.raises(ModelError) as info:
         build_perception_stage(Settings(), FakeLatestFrame(), threading.Event(), models_dir=tmp_path)
