@@ -1,0 +1,219 @@
+"""``signage ads add|list|remove|classify|tag``: the ad library and its subject classifier."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from signage.settings import Settings, load_settings
+from signage.yamlconf import ConfigError
+
+if TYPE_CHECKING:
+    from classifier.subjects.classifier import SubjectClassifier
+
+log = logging.getLogger("signage")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Device settings file (signage.yaml).")
+]
+CatalogOption = Annotated[
+    Path | None, typer.Option("--catalog", help="Catalog file; default: the one in the settings.")
+]
+SubjectsOption = Annotated[
+    Path | None,
+    typer.Option("--subjects", help="Subject taxonomy; default: subjects.yaml beside the catalog."),
+]
+OcrOption = Annotated[
+    bool, typer.Option("--ocr/--no-ocr", help="Read on-screen text with Tesseract when installed.")
+]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        for finding in exc.findings:
+            typer.echo(str(finding), err=True)
+        raise typer.Exit(2) from exc
+
+
+def _catalog(config: Path | None, catalog: Path | None) -> Path:
+    return catalog if catalog is not None else _settings(config).catalog
+
+
+def _classifier(config: Path | None, catalog: Path, subjects: Path | None, ocr: bool) -> SubjectClassifier:
+    from classifier.subjects.classifier import SubjectClassifier
+    from classifier.subjects.ocr import OcrEngine
+    from signage.library.subjects import load_taxonomy, subjects_file_for
+
+    settings = _settings(config)
+    try:
+        taxonomy = load_taxonomy(subjects or subjects_file_for(catalog), settings.policy.restricted_subjects)
+    except ConfigError as exc:
+        for finding in exc.findings:
+            typer.echo(str(finding), err=True)
+        raise typer.Exit(2) from exc
+    return SubjectClassifier(taxonomy, ocr=OcrEngine.find() if ocr else None)
+
+
+def _config_errors(exc: ConfigError) -> typer.Exit:
+    for finding in exc.findings:
+        typer.echo(str(finding), err=True)
+    return typer.Exit(2)
+
+
+def register(app: typer.Typer) -> None:
+    ads = typer.Typer(help="The ad library: add, list, remove, classify and tag creatives.",
+                      no_args_is_help=True)
+    app.add_typer(ads, name="ads")
+
+    @ads.command("add")
+    def add_command(
+        file: Annotated[Path, typer.Argument(help="Video (mp4/mkv/webm/mov/avi) or still (png/jpg).")],
+        ad_id: Annotated[str | None, typer.Option("--id", help="Ad id; default: from the file name.")] = None,
+        advertiser: Annotated[str | None, typer.Option("--advertiser")] = None,
+        campaign: Annotated[str | None, typer.Option("--campaign")] = None,
+        title: Annotated[str | None, typer.Option("--title")] = None,
+        description: Annotated[str | None, typer.Option("--description")] = None,
+        config: ConfigOption = None,
+        catalog: CatalogOption = None,
+    ) -> None:
+        """Probe, checksum and copy FILE into the library, make a thumbnail, and add it to the catalog."""
+        from signage.library.library import AdDetails, LibraryError, add_ad
+
+        path = _catalog(config, catalog)
+        try:
+            result = add_ad(path, file, AdDetails(ad_id, advertiser, campaign, title, description))
+        except LibraryError as exc:
+            raise _fail(str(exc)) from exc
+        except ConfigError as exc:
+            typer.echo(f"{path} has errors; fix them before adding ads:", err=True)
+            raise _config_errors(exc) from exc
+        if not result.added:
+            typer.echo(f"{file} is already in the catalog as '{result.ad_id}'; nothing changed.")
+            return
+        info = result.info
+        what = (f"{info.width}x{info.height}" + (f", {info.duration_s:.1f} s" if info and info.duration_s else "")
+                if info else "")
+        typer.echo(f"added '{result.ad_id}' ({what}) -> {result.media}")
+
+    @ads.command("list")
+    def list_command(
+        config: ConfigOption = None,
+        catalog: CatalogOption = None,
+        as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    ) -> None:
+        """The ads in the catalog with their confirmed and suggested subjects."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from signage.library.library import list_ads
+
+        try:
+            rows = list_ads(_catalog(config, catalog))
+        except ConfigError as exc:
+            raise _config_errors(exc) from exc
+        if as_json:
+            typer.echo(json.dumps({"ads": [
+                {"id": r.ad_id, "media": r.media, "kind": r.kind, "duration_s": r.duration_s,
+                 "advertiser": r.advertiser, "campaign": r.campaign, "subjects": list(r.subjects),
+                 "auto_subjects": [{"id": s, "score": v} for s, v in r.auto_subjects],
+                 "media_present": r.media_present} for r in rows]}))
+            return
+        table = Table("id", "kind", "length", "advertiser", "campaign", "subjects", "suggested")
+        for r in rows:
+            length = f"{r.duration_s:.1f} s" if r.duration_s else "-"
+            kind = r.kind if r.media_present else f"{r.kind} (missing!)"
+            suggested = ", ".join(f"{s} {v:.2f}" for s, v in r.auto_subjects)
+            table.add_row(r.ad_id, kind, length, r.advertiser, r.campaign, ", ".join(r.subjects), suggested)
+        Console().print(table)
+
+    @ads.command("remove")
+    def remove_command(
+        ad_id: Annotated[str, typer.Argument(help="The ad's id.")],
+        delete_media: Annotated[bool, typer.Option("--delete-media", help="Also delete its media file.")] = False,
+        config: ConfigOption = None,
+        catalog: CatalogOption = None,
+    ) -> None:
+        """Remove an ad from the catalog (its media file stays unless --delete-media)."""
+        from signage.library.library import LibraryError, remove_ad
+
+        try:
+            deleted = remove_ad(_catalog(config, catalog), ad_id, delete_media=delete_media)
+        except LibraryError as exc:
+            raise _fail(str(exc)) from exc
+        except ConfigError as exc:
+            raise _config_errors(exc) from exc
+        typer.echo(f"removed '{ad_id}'" + (f" and deleted {deleted}" if deleted else ""))
+
+    @ads.command("classify")
+    def classify_command(
+        file: Annotated[Path, typer.Argument(help="Video or still image.")],
+        title: Annotated[str, typer.Option("--title", help="The ad's title, if any.")] = "",
+        description: Annotated[str, typer.Option("--description")] = "",
+        as_json: Annotated[bool, typer.Option("--json", help='Print {"subjects": [{"id", "score"}...]}.')] = False,
+        top: Annotated[int, typer.Option("--top", min=1, help="How many subjects to print.")] = 5,
+        config: ConfigOption = None,
+        catalog: CatalogOption = None,
+        subjects: SubjectsOption = None,
+        ocr: OcrOption = True,
+    ) -> None:
+        """Subject scores for one video or still, highest first."""
+        from classifier.subjects.frames import MediaError
+
+        classifier = _classifier(config, _catalog(config, catalog), subjects, ocr)
+        try:
+            scores = classifier.classify(file, title=title, description=description)
+        except MediaError as exc:
+            raise _fail(str(exc)) from exc
+        if as_json:
+            payload = {"subjects": [{"id": s.subject_id, "score": round(s.score, 4)} for s in scores.scores]}
+            typer.echo(json.dumps(payload))
+            return
+        for s in scores.scores[:top]:
+            typer.echo(f"{s.subject_id:12s} {s.score:.3f}")
+
+    @ads.command("tag")
+    def tag_command(
+        ad_ids: Annotated[list[str] | None, typer.Argument(help="Only these ads (default: untagged).")] = None,
+        retag: Annotated[bool, typer.Option("--all", help="Re-tag every ad without confirmed subjects.")] = False,
+        config: ConfigOption = None,
+        catalog: CatalogOption = None,
+        subjects: SubjectsOption = None,
+        ocr: OcrOption = True,
+    ) -> None:
+        """Suggest subjects (auto_subjects) for ads nobody confirmed; confirmed subjects are never changed."""
+        from rich.progress import Progress
+
+        from classifier.subjects.cache import EmbeddingStore
+        from classifier.subjects.text import default_cache_dir
+        from signage.library.tagging import tag_catalog
+
+        path = _catalog(config, catalog)
+        classifier = _classifier(config, path, subjects, ocr)
+        store = EmbeddingStore(default_cache_dir(), f"f{classifier.max_frames}s{classifier.short_side}")
+        try:
+            with Progress(transient=True) as progress:
+                task = progress.add_task("classifying", total=None)
+                outcomes = tag_catalog(
+                    path, classifier, retag=retag, only=tuple(ad_ids or ()), store=store,
+                    progress=lambda ad: progress.update(task, advance=1, description=ad),
+                )
+        except ConfigError as exc:
+            raise _config_errors(exc) from exc
+        if not outcomes:
+            typer.echo("nothing to tag: every ad is confirmed or already tagged (use --all to re-tag).")
+        for o in outcomes:
+            if o.status == "tagged":
+                typer.echo(f"{o.ad_id:24s} " + ", ".join(f"{s.subject_id} {s.score:.2f}" for s in o.subjects))
+            else:
+                typer.echo(f"{o.ad_id:24s} not tagged: {o.message}", err=True)

@@ -1,0 +1,1 @@
+"""The ad library: media probing, checksums, copies, thumbnails and round-trip catalog edits."""

@@ -1,0 +1,117 @@
+"""``signage ads tag``: suggest subjects for ads nobody has confirmed, never touching confirmed ones.
+
+Ads with confirmed subjects are the store's labelled examples: their embeddings train the small
+learned head before the others are classified, so the suggestions follow the store's own choices.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from classifier.subjects.cache import EmbeddingStore
+from classifier.subjects.classifier import SubjectClassifier
+from classifier.subjects.frames import MediaError
+from classifier.subjects.head import Example, SubjectHead, fit_head
+from classifier.subjects.types import MediaEmbedding, SubjectScore
+from signage.library.catalog_file import CatalogDocument
+from signage.library.files import sha256_of
+
+log = logging.getLogger(__name__)
+
+TOP_K = 3
+MIN_SCORE = 0.10  # a suggestion below this is noise; the best one is always kept
+
+
+@dataclass(frozen=True)
+class TagOutcome:
+    ad_id: str
+    status: str  # "tagged", "error"
+    subjects: tuple[SubjectScore, ...] = ()
+    message: str = ""
+
+
+def pick_suggestions(scores: Sequence[SubjectScore], top_k: int = TOP_K,
+                     min_score: float = MIN_SCORE) -> tuple[SubjectScore, ...]:
+    kept = [s for s in scores[:top_k] if s.score >= min_score]
+    return tuple(kept or scores[:1])
+
+
+class Embedder:
+    """Embeddings for catalog entries, from the on-disk cache when the media is unchanged."""
+
+    def __init__(self, classifier: SubjectClassifier, store: EmbeddingStore | None) -> None:
+        self._classifier = classifier
+        self._store = store
+
+    def __call__(self, media: Path, sha: str | None) -> MediaEmbedding:
+        sha = sha if sha else sha256_of(media)
+        cached = self._store.get(sha) if self._store else None
+        if cached is not None:
+            return cached
+        embedding = self._classifier.embed(media)
+        if self._store:
+            self._store.put(sha, embedding)
+        return embedding
+
+
+def train_store_head(doc: CatalogDocument, embed: Embedder, known: set[str]) -> SubjectHead | None:
+    examples = []
+    for entry in doc.entries():
+        confirmed = tuple(str(s) for s in entry.get("subjects") or () if str(s) in known)
+        if not confirmed:
+            continue
+        try:
+            embedding = embed(doc.base / str(entry.get("media", "")), entry.get("sha256"))
+        except (MediaError, OSError) as exc:
+            log.info("confirmed ad %s not used as an example: %s", entry.get("id"), exc)
+            continue
+        examples.append(Example(embedding.features, confirmed))
+    head = fit_head(examples)
+    if head is not None:
+        log.info("learned head from %d confirmed ads over %d subjects", len(examples), len(head.subject_ids))
+    return head
+
+
+def tag_catalog(
+    catalog: Path,
+    classifier: SubjectClassifier,
+    *,
+    retag: bool = False,
+    only: Sequence[str] = (),
+    store: EmbeddingStore | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[TagOutcome]:
+    """Tag unconfirmed ads (all of them with ``retag``, else only untagged ones) and save once."""
+    doc = CatalogDocument.open(catalog)
+    embed = Embedder(classifier, store)
+    todo = [
+        e for e in doc.entries()
+        if not e.get("subjects")
+        and (retag or only or not e.get("auto_subjects"))
+        and (not only or e.get("id") in only)
+    ]
+    if not todo:
+        return []
+    head = train_store_head(doc, embed, set(classifier.subject_ids))
+    outcomes = []
+    for entry in todo:
+        ad_id = str(entry["id"])
+        media = doc.base / str(entry.get("media", ""))
+        try:
+            embedding = embed(media, entry.get("sha256"))
+            text = ". ".join(str(entry.get(k) or "").strip() for k in ("title", "description")).strip(". ")
+            scores = classifier.score(
+                embedding, text=text, screen_text=classifier.read_screen_text(media), head=head
+            )
+            picked = pick_suggestions(scores.scores)
+            doc.set_auto_subjects(ad_id, [(s.subject_id, s.score) for s in picked])
+            outcomes.append(TagOutcome(ad_id, "tagged", picked))
+        except (MediaError, OSError) as exc:
+            outcomes.append(TagOutcome(ad_id, "error", message=str(exc)))
+        if progress:
+            progress(ad_id)
+    doc.save()
+    return outcomes
