@@ -29,7 +29,7 @@ from sqlmodel import SQLModel
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from signage.impressions.tables import COMPOSITION_COLUMNS, IMPRESSION
-from signage.reports.model import ReportFilter
+from signage.reports.model import Report, ReportFilter
 from signage.reports.query import build_report, tune_for_reports
 from signage.reports.render import to_html
 from signage.store.engine import make_engine
@@ -176,7 +176,11 @@ def bench(name: str, engine: sa.Engine, n: int, repeat: int) -> None:
                                                  date_to=datetime(2026, 3, 31).date())))
     campaign_s = 0.0
     for label, f in cases:
-        seconds, report = timed(lambda f=f: build_report(engine, f, TZ, now=now), repeat)
+
+        def run(f: ReportFilter = f) -> Report:
+            return build_report(engine, f, TZ, now=now)
+
+        seconds, report = timed(run, repeat)
         plays = report.total.plays  # type: ignore[attr-defined]
         print(f"{name}: full report, {label:<20} {plays:>10,} plays  {seconds:7.3f} s (median of {repeat})")
         if label == "campaign":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from signage.domain import Ad, AudienceSnapshot, Catalog, MediaKind, PlayOutcome, Track
 from signage.impressions.observer import ImpressionObserver
@@ -47,7 +48,7 @@ def test_each_shown_play_gets_its_impression(tmp_path: Path) -> None:
     sink, impressions = FakePlaySink(), MemoryImpressionSink()
     loop = SlotLoop(
         LoopConfig(screen_id="s1", lead_s=1.0, standby_slot_s=4.0), FakePlayer(clock.monotonic), sink,
-        audience, Programme(Catalog(tuple(ads)), PolicySettings(), UTC, random.Random(1)).decide, clock,
+        audience, Programme(Catalog(tuple(ads)), PolicySettings(), ZoneInfo("UTC"), random.Random(1)).decide, clock,
         [ImpressionObserver(impressions, threshold_s=1.0)],
     )
     end = clock.t + 16.0

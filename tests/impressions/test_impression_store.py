@@ -31,7 +31,7 @@ def test_migration_creates_the_model_schema_and_downgrades(tmp_path: Path) -> No
     downgrade(engine, "0001_plays")
     assert not {"impression", "impression_track", "web_user"} & set(sa.inspect(engine).get_table_names())
 
-def _impression(play_id: str):  # type: ignore[no-untyped-def]
+def _impression(play_id: str):
     acc = ImpressionAccumulator(play_id, threshold_s=1.0, started_mono=0.0)
     happy = tuple(0.9 if e == Emotion.HAPPY else 0.0 for e in Emotion)
     acc.observe(AudienceSnapshot(2.0, True, (

@@ -21,12 +21,12 @@ COSTS = {ad: cost for ad, (_, _, cost) in ADS.items() if cost is not None}
 
 
 @pytest.fixture(scope="module")
-def report(generated: GeneratedDb):  # type: ignore[no-untyped-def]
+def report(generated: GeneratedDb):
     return build_report(generated.engine, ReportFilter(advertiser="acme"), ZoneInfo("Europe/Paris"),
                         now=datetime(2026, 4, 1, tzinfo=UTC), costs=COSTS)
 
 
-def test_json_holds_the_same_figures(report) -> None:  # type: ignore[no-untyped-def]
+def test_json_holds_the_same_figures(report) -> None:
     doc = json.loads(render(report, "json"))
     assert doc["total"]["plays"] == report.total.plays
     assert doc["total"]["viewers"] == report.total.viewers
@@ -37,7 +37,7 @@ def test_json_holds_the_same_figures(report) -> None:  # type: ignore[no-untyped
     assert doc["filter"]["advertiser"] == "acme"
 
 
-def test_csv_rows_per_level(report) -> None:  # type: ignore[no-untyped-def]
+def test_csv_rows_per_level(report) -> None:
     rows = list(csv.DictReader(io.StringIO(render(report, "csv").decode())))
     levels = [r["level"] for r in rows]
     assert levels.count("total") == 1 and levels.count("ad") == 3 and levels.count("campaign") == 2
@@ -47,7 +47,7 @@ def test_csv_rows_per_level(report) -> None:  # type: ignore[no-untyped-def]
     assert chips["cpm_viewers"] == ""  # no cost in the catalog: no CPM, not zero
 
 
-def test_html_embeds_png_charts_and_the_figures(report) -> None:  # type: ignore[no-untyped-def]
+def test_html_embeds_png_charts_and_the_figures(report) -> None:
     html = render(report, "html").decode()
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
     assert len(images) == 5
@@ -64,12 +64,12 @@ def test_html_escapes_names_from_the_database(generated: GeneratedDb) -> None:
     assert "No plays match" in html
 
 
-def test_pdf_has_a_summary_page_and_one_page_per_chart(report) -> None:  # type: ignore[no-untyped-def]
+def test_pdf_has_a_summary_page_and_one_page_per_chart(report) -> None:
     pdf = render(report, "pdf")
     assert pdf.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 6
 
 
-def test_unknown_format_is_refused_in_words(report) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_format_is_refused_in_words(report) -> None:
     with pytest.raises(ValueError, match="unknown report format 'xls'"):
         render(report, "xls")

@@ -24,7 +24,7 @@ PASSWORD = "correct horse battery"
 PLAN = (("acme", "summer-cola", "cola", 6, 2), ("bolt", "run-fast", "shoes", 4, 1))
 
 
-def _impression(play_id: str, viewers: int):  # type: ignore[no-untyped-def]
+def _impression(play_id: str, viewers: int):
     acc = ImpressionAccumulator(play_id, threshold_s=1.0, started_mono=0.0)
     tracks = tuple(Track(i, 0.0, 5.0, 5.0, 2.0 if i <= viewers else 0.3, False, age_years=30, p_female=0.9)
                    for i in range(1, viewers + 2))
