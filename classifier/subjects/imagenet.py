@@ -43,7 +43,8 @@ _GROUPS: tuple[tuple[int, int, str], ...] = (
     (339, 384, "wild mammal"),
     (385, 388, "wild mammal"),
     (389, 397, "fish"),
-    (924, 969, "food or drink"),
+    (924, 965, "food"),
+    (966, 969, "drink"),
     (970, 980, "landscape, geological formation"),
     (984, 998, "plant or fungus"),
 )

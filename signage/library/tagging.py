@@ -106,12 +106,22 @@ def tag_catalog(
             scores = classifier.score(
                 embedding, text=text, screen_text=classifier.read_screen_text(media), head=head
             )
-            picked = pick_suggestions(scores.scores)
-            doc.set_auto_subjects(ad_id, [(s.subject_id, s.score) for s in picked])
-            outcomes.append(TagOutcome(ad_id, "tagged", picked))
+            outcomes.append(TagOutcome(ad_id, "tagged", pick_suggestions(scores.scores)))
         except (MediaError, OSError) as exc:
             outcomes.append(TagOutcome(ad_id, "error", message=str(exc)))
         if progress:
             progress(ad_id)
-    doc.save()
+    _write(catalog, outcomes)
     return outcomes
+
+
+def _write(catalog: Path, outcomes: Sequence[TagOutcome]) -> None:
+    """Apply the suggestions to the file as it is now: a person may have edited it (even confirmed an
+    ad) while the classifier ran, and those edits win."""
+    doc = CatalogDocument.open(catalog)
+    for outcome in outcomes:
+        entry = doc.find(outcome.ad_id)
+        if outcome.status != "tagged" or entry is None or entry.get("subjects"):
+            continue
+        doc.set_auto_subjects(outcome.ad_id, [(s.subject_id, s.score) for s in outcome.subjects])
+    doc.save()
