@@ -44,6 +44,10 @@ def perceive(
     from signage.audience import Perception, Tracker, TrackerConfig
     from signage.audience.stage import SceneCut
 
+    is_camera = source.isdigit()
+    if not is_camera and not Path(source).is_file():
+        typer.echo(f"error: the video file {source} does not exist", err=True)
+        raise typer.Exit(2)
     settings = load_settings(settings_file).perception
     model = None
     if not no_attributes:
@@ -52,7 +56,7 @@ def perceive(
         try:
             model = AttributeModel.load(models_dir)
         except ModelError as exc:
-            typer.echo(f"error: {exc} (use --no-attributes to track people without it)", err=True)
+            typer.echo(f"error: {exc} Use --no-attributes to track people without the model.", err=True)
             raise typer.Exit(2) from exc
     detector = MediaPipeFaces(min_score=settings.min_face_score, use_mesh=settings.use_face_mesh)
     perception = Perception(
@@ -101,9 +105,6 @@ def _frames(source: str, seconds: float) -> Iterator[tuple[np.ndarray, float]]:
     import cv2
 
     is_camera = source.isdigit()
-    if not is_camera and not Path(source).is_file():
-        typer.echo(f"error: the video file {source} does not exist", err=True)
-        raise typer.Exit(2)
     capture = cv2.VideoCapture(int(source) if is_camera else source)
     if not capture.isOpened():
         typer.echo(f"error: could not open {'camera' if is_camera else 'video'} {source}", err=True)
