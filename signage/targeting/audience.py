@@ -44,23 +44,45 @@ class Person:
     def is_adult(self, conf: float) -> bool:
         return not self.possible_minor and self.p_adult() >= conf
 
-    def matches(self, spec: AudienceSpec, conf: float) -> bool:
+    def matches(self, spec: PersonSpec, conf: float) -> bool:
         if self.possible_minor:
             return False
-        if spec.age and (self.bands is None or sum(self.bands[_BANDS.index(b)] for b in spec.age) < conf):
+        bands, emotions = self.bands, self.emotions
+        if spec.bands and (bands is None or sum(bands[i] for i in spec.bands) < conf):
             return False
-        if spec.gender is not None:
+        if spec.female is not None:
             if self.p_female is None:
                 return False
-            p = self.p_female if spec.gender is Gender.FEMALE else 1.0 - self.p_female
-            if p < conf:
+            if (self.p_female if spec.female else 1.0 - self.p_female) < conf:
                 return False
-        if spec.emotion:
-            if self.emotions is None or len(self.emotions) != len(_EMOTIONS):
+        if spec.emotions:
+            if emotions is None or len(emotions) != len(_EMOTIONS):
                 return False
-            if sum(self.emotions[_EMOTIONS.index(e)] for e in spec.emotion) < conf:
+            if sum(emotions[i] for i in spec.emotions) < conf:
                 return False
         return True
+
+
+@dataclass(frozen=True)
+class PersonSpec:
+    """A spec's person attributes as indices into a Person's probability tuples."""
+
+    bands: tuple[int, ...]
+    female: bool | None
+    emotions: tuple[int, ...]
+
+    @classmethod
+    def of(cls, spec: AudienceSpec) -> PersonSpec:
+        return cls(
+            bands=tuple(_BANDS.index(b) for b in spec.age),
+            female=None if spec.gender is None else spec.gender is Gender.FEMALE,
+            emotions=tuple(_EMOTIONS.index(e) for e in spec.emotion),
+        )
+
+
+# Specs are frozen and interned per rule set; their index form is computed once (keyed by
+# identity, checked against the spec itself so a recycled id is never trusted).
+_person_specs: dict[int, tuple[AudienceSpec, PersonSpec]] = {}
 
 
 class AudienceView:
@@ -97,7 +119,11 @@ class AudienceView:
         if spec.group is not None and not _in_group(spec.group, people, conf):
             return False
         if spec.uses_person_attributes:
-            matching = sum(1 for p in people if p.matches(spec, conf))
+            hit = _person_specs.get(id(spec))
+            if hit is None or hit[0] is not spec:
+                hit = _person_specs[id(spec)] = (spec, PersonSpec.of(spec))
+            person = hit[1]
+            matching = sum(1 for p in people if p.matches(person, conf))
             if matching < spec.people:
                 return False
         return True

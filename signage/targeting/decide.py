@@ -14,8 +14,9 @@ Precedence (rules/README.md says the same in the marketer's words):
 
 from __future__ import annotations
 
+import bisect
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -24,9 +25,9 @@ from signage.rotation import STANDBY_RULE, house_rotation
 from signage.settings import PolicySettings
 from signage.targeting.audience import AudienceView, describe_spec
 from signage.targeting.history import PlayHistory
-from signage.targeting.index import CatalogIndex, Pool
+from signage.targeting.index import CatalogIndex, Pool, TierPools
 from signage.targeting.model import Limits
-from signage.targeting.ruleset import CompiledRule, RuleSet, Tier
+from signage.targeting.ruleset import CompiledRule, RuleSet
 
 _HOUR = timedelta(hours=1)
 _TICK = timedelta(microseconds=1)
@@ -67,11 +68,18 @@ class _Context:
     day_start: datetime
     allow_restricted: bool
     bound: list[str] = field(default_factory=list)
-    matched: list[str] = field(default_factory=list)
+    memo: dict[tuple[str, int], str | None] = field(default_factory=dict)
+    campaign_memo: dict[tuple[str, int], str | None] = field(default_factory=dict)
 
     def blocked(self, ad: Ad, rule: CompiledRule | None) -> str | None:
         """Why ``ad`` may not play now under ``rule`` (None: the house), or None when it may."""
-        return self.gap_block(ad, rule) or self.cap_block(ad, rule)[1]
+        # The runner-up search and rules sharing ads ask again about the same pair: memoise.
+        key = (ad.ad_id, id(rule))
+        if key in self.memo:
+            return self.memo[key]
+        why = self.gap_block(ad, rule) or self.cap_block(ad, rule)[1]
+        self.memo[key] = why
+        return why
 
     def gap_block(self, ad: Ad, rule: CompiledRule | None) -> str | None:
         gap = self.rules.default_min_gap_s if rule is None else rule.min_gap_s
@@ -85,26 +93,31 @@ class _Context:
         """("ad" or "campaign", why) when a cap excludes ``ad``; ("", None) when none does."""
         caps = self.rules.caps
         rule_caps = rule.caps if rule is not None else None
-        ad_limits = (caps.every_ad, caps.ads.get(ad.ad_id), rule_caps.ad if rule_caps else None)
-        why = self._over(f"ad {ad.ad_id!r}", ad_limits, self.history.ad_plays, ad.ad_id)
+        # A capped campaign blocks all its ads: answer once per campaign and decision.
+        key = (ad.campaign, id(rule_caps))
+        if key in self.campaign_memo:
+            why = self.campaign_memo[key]
+        else:
+            limits = (
+                caps.every_campaign,
+                caps.campaigns.get(ad.campaign),
+                rule_caps.campaign if rule_caps else None,
+            )
+            why = self.campaign_memo[key] = self._over(
+                "campaign", ad.campaign, limits, self.history.campaign_plays
+            )
         if why:
-            return "ad", why
-        campaign_limits = (
-            caps.every_campaign,
-            caps.campaigns.get(ad.campaign),
-            rule_caps.campaign if rule_caps else None,
-        )
-        why = self._over(
-            f"campaign {ad.campaign!r}", campaign_limits, self.history.campaign_plays, ad.campaign
-        )
-        return ("campaign", why) if why else ("", None)
+            return "campaign", why
+        limits = (caps.every_ad, caps.ads.get(ad.ad_id), rule_caps.ad if rule_caps else None)
+        why = self._over("ad", ad.ad_id, limits, self.history.ad_plays)
+        return ("ad", why) if why else ("", None)
 
     def _over(
         self,
-        what: str,
+        kind: str,
+        key: str,
         limits: tuple[Limits | None, ...],
         count: Callable[[str, datetime, datetime], int],
-        key: str,
     ) -> str | None:
         hour: int | None = None
         today: int | None = None
@@ -114,11 +127,11 @@ class _Context:
             if lim.per_hour is not None:
                 hour = count(key, self.hour_ago, self.now) if hour is None else hour
                 if hour >= lim.per_hour:
-                    return f"{what} reached its cap of {lim.per_hour} per hour"
+                    return f"{kind} {key!r} reached its cap of {lim.per_hour} per hour"
             if lim.per_day is not None:
                 today = count(key, self.day_start, self.now) if today is None else today
                 if today >= lim.per_day:
-                    return f"{what} reached its cap of {lim.per_day} per day"
+                    return f"{kind} {key!r} reached its cap of {lim.per_day} per day"
         return None
 
     def eligible(self, rule: CompiledRule | None, exclude: str | None) -> Callable[[Ad], bool]:
@@ -158,39 +171,40 @@ def _context(
     )
 
 
-def _candidates(ctx: _Context, tier: Tier, view: AudienceView) -> list[tuple[CompiledRule, Pool]]:
-    """The tier's rules that match the audience and have an ad valid today (caps come later)."""
-    out = []
-    for rule in tier.rules:
-        if view.matches(rule.audience, rule.min_confidence):
-            ctx.matched.append(rule.rule_id)
-            pool = ctx.index.pool(rule.play, ctx.day, ctx.allow_restricted)
-            if pool.ads:
-                out.append((rule, pool))
-    return out
-
-
 def _pick_in_tier(
-    ctx: _Context, candidates: list[tuple[CompiledRule, Pool]], rng: random.Random, exclude: str | None
-) -> tuple[CompiledRule, Ad, float] | None:
-    """Draw a rule by weight, then an eligible ad from it; a rule with none drops out."""
-    cands = list(candidates)
-    while cands:
-        total = sum(rule.weight for rule, _ in cands)
-        target = rng.random() * total
-        i = 0
-        while i < len(cands) - 1 and target >= cands[i][0].weight:
-            target -= cands[i][0].weight
-            i += 1
-        rule, pool = cands[i]
-        ad = pool.draw(rng, ctx.eligible(rule, exclude))
-        if ad is not None:
-            return rule, ad, total
-        cands.pop(i)
+    ctx: _Context, view: AudienceView, tier: TierPools, rng: random.Random, exclude: str | None
+) -> tuple[CompiledRule, Pool, Ad] | None:
+    """Draw a rule by weight among those the audience matches, then an eligible ad from it.
+
+    Rejection sampling over the tier: a drawn rule whose audience is absent, or whose ads are
+    all capped, is set aside and the draw repeats. That is exactly the weighted choice among the
+    rules that can play, while checking the audience of only the few rules actually drawn.
+    """
+    entries, cumulative = tier.entries, tier.cumulative
+    if not entries:
+        return None
+    total = cumulative[-1]
+    rejected: set[int] = set()
+    misses = 0
+    while len(rejected) < len(entries):
+        if misses < 8:
+            i = min(bisect.bisect_right(cumulative, rng.random() * total), len(entries) - 1)
+            if i in rejected:
+                misses += 1
+                continue
+        else:  # most of the tier is set aside: draw among the rest directly
+            rest = [j for j in range(len(entries)) if j not in rejected]
+            i = rng.choices(rest, weights=[entries[j][0].weight for j in rest], k=1)[0]
+        rule, pool = entries[i]
+        if view.matches(rule.audience, rule.min_confidence):
+            ad = pool.draw(rng, ctx.eligible(rule, exclude))
+            if ad is not None:
+                return rule, pool, ad
+        rejected.add(i)
     return None
 
 
-def _rule_reason(rule: CompiledRule, ad: Ad, ctx: _Context, total: float, n_rules: int, pool: Pool) -> str:
+def _rule_reason(rule: CompiledRule, ad: Ad, ctx: _Context, tier: TierPools, pool: Pool) -> str:
     when = []
     if rule.weekdays is not None:
         names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -199,8 +213,8 @@ def _rule_reason(rule: CompiledRule, ad: Ad, ctx: _Context, total: float, n_rule
         when.append(" or ".join(rule.window_labels))
     when_text = f" at {ctx.local:%a %H:%M} ({'; '.join(when)})" if when else ""
     return (
-        f"rule {rule.rule_id!r} (tier {rule.tier}, weight {rule.weight:g} of {total:g} across "
-        f"{n_rules} matching rule(s)) fired for {describe_spec(rule.audience, rule.min_confidence)}"
+        f"rule {rule.rule_id!r} (tier {rule.tier}, weight {rule.weight:g}; {len(tier.entries)} rule(s) "
+        f"of this tier on now) fired for {describe_spec(rule.audience, rule.min_confidence)}"
         f"{when_text}; drew {ad.ad_id!r} (campaign {ad.campaign!r}) from {len(pool.ads)} ad(s)"
     )
 
@@ -239,13 +253,13 @@ def _house_blocks(ctx: _Context) -> tuple[set[str], set[str], set[str]]:
     capped_campaigns: set[str] = set()
     for name in sorted(campaigns):
         limits = (caps.every_campaign, caps.campaigns.get(name))
-        why = ctx._over(f"campaign {name!r}", limits, ctx.history.campaign_plays, name)
+        why = ctx._over("campaign", name, limits, ctx.history.campaign_plays)
         if why:
             ctx.bound.append(why)
             capped_campaigns.add(name)
     blocked: set[str] = set()
     for ad_id in sorted(ads):
-        why = ctx._over(f"ad {ad_id!r}", (caps.every_ad, caps.ads.get(ad_id)), ctx.history.ad_plays, ad_id)
+        why = ctx._over("ad", ad_id, (caps.every_ad, caps.ads.get(ad_id)), ctx.history.ad_plays)
         if why:
             ctx.bound.append(why)
             blocked.add(ad_id)
@@ -300,56 +314,45 @@ def explain(
     ctx = _context(rules, catalog, history, now, audience, policy)
     view = AudienceView(audience)
     tiers = rules.active_tiers(ctx.local.weekday(), ctx.local.hour * 60 + ctx.local.minute, ctx.day)
-    active = matched = 0
-    for i, tier in enumerate(tiers):
-        active += len(tier.rules)
-        matched_before = len(ctx.matched)
-        candidates = _candidates(ctx, tier, view)
-        matched += len(ctx.matched) - matched_before
-        picked = _pick_in_tier(ctx, candidates, rng, None)
+    pools = [ctx.index.tier_pools(tier, ctx.day, ctx.allow_restricted) for tier in tiers]
+    for i, tier in enumerate(pools):
+        picked = _pick_in_tier(ctx, view, tier, rng, None)
         if picked is None:
             continue
-        rule, ad, total = picked
-        pool = next(p for r, p in candidates if r is rule)
-        runner_up = _runner_up(ctx, candidates, _later(ctx, tiers[i + 1 :], view), rng, ad)
-        reason = _rule_reason(rule, ad, ctx, total, len(candidates), pool)
+        rule, pool, ad = picked
+        runner_up = _runner_up(ctx, view, pools[i:], rng, ad)
+        reason = _rule_reason(rule, ad, ctx, tier, pool)
         if ctx.bound:
             reason += f"; skipped: {'; '.join(dict.fromkeys(ctx.bound))}"
-        return Explanation(
-            Decision(ad, rule.rule_id, reason, runner_up), tier.tier, tuple(dict.fromkeys(ctx.bound))
-        )
+        bound = tuple(dict.fromkeys(ctx.bound))
+        return Explanation(Decision(ad, rule.rule_id, reason, runner_up), tier.tier, bound)
+    active = sum(len(t.rules) for t in tiers)
+    offering = sum(len(t.entries) for t in pools)
+    matched = sum(
+        1 for t in pools for rule, _ in t.entries if view.matches(rule.audience, rule.min_confidence)
+    )
     if not active:
         note = "no rule is on at this time"
+    elif not offering:
+        note = f"none of the {active} rule(s) on at this time has an ad for today and this audience"
     elif not matched:
         note = f"none of the {active} rule(s) on at this time matches this audience"
     else:
-        note = f"{matched} rule(s) match but none has an eligible ad"
+        note = f"{matched} matching rule(s) but none has an eligible ad"
     decision = _fallback(ctx, rng, note)
     return Explanation(decision, None, tuple(dict.fromkeys(ctx.bound)))
 
 
-def _later(
-    ctx: _Context, tiers: Sequence[Tier], view: AudienceView
-) -> Iterator[list[tuple[CompiledRule, Pool]]]:
-    """Lazily, each lower tier's candidates (only computed when the runner-up search gets there)."""
-    for tier in tiers:
-        yield _candidates(ctx, tier, view)
-
-
 def _runner_up(
-    ctx: _Context,
-    first: list[tuple[CompiledRule, Pool]],
-    later: Iterator[list[tuple[CompiledRule, Pool]]],
-    rng: random.Random,
-    chosen: Ad,
+    ctx: _Context, view: AudienceView, tiers: Sequence[TierPools], rng: random.Random, chosen: Ad
 ) -> Ad | None:
     """What would have played had the winner not been available: the same precedence, one ad less."""
     bound = list(ctx.bound)
     try:
-        for cands in _chain(first, later):
-            picked = _pick_in_tier(ctx, cands, rng, chosen.ad_id)
+        for tier in tiers:
+            picked = _pick_in_tier(ctx, view, tier, rng, chosen.ad_id)
             if picked is not None:
-                return picked[1]
+                return picked[2]
         for pool in _house_pools(ctx):
             ad = pool.draw(rng, ctx.eligible(None, chosen.ad_id))
             if ad is not None:
@@ -357,13 +360,6 @@ def _runner_up(
         return None
     finally:
         ctx.bound[:] = bound  # the runner-up search must not add to the winner's reasons
-
-
-def _chain(
-    first: list[tuple[CompiledRule, Pool]], later: Iterator[list[tuple[CompiledRule, Pool]]]
-) -> Iterator[list[tuple[CompiledRule, Pool]]]:
-    yield first
-    yield from later
 
 
 def decide(

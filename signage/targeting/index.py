@@ -15,6 +15,7 @@ from datetime import date
 from signage.domain import Ad, Catalog
 from signage.rotation import is_restricted
 from signage.targeting.model import Fallback, PlaySpec
+from signage.targeting.ruleset import CompiledRule, Tier
 
 
 @dataclass(frozen=True)
@@ -71,21 +72,29 @@ class CatalogIndex:
         self.by_campaign: dict[str, list[Ad]] = {}
         self.by_subject: dict[str, list[Ad]] = {}
         self.restricted: set[str] = set()
-        for ad in catalog.ads:
+        self.position: dict[str, int] = {}
+        for i, ad in enumerate(catalog.ads):
+            self.position.setdefault(ad.ad_id, i)
             self.by_id.setdefault(ad.ad_id, ad)
             self.by_campaign.setdefault(ad.campaign, []).append(ad)
             for subject in ad.subjects:
                 self.by_subject.setdefault(subject, []).append(ad)
             if is_restricted(ad, restricted_subjects):
                 self.restricted.add(ad.ad_id)
-        self._resolved: dict[object, tuple[Ad, ...]] = {}
-        self._pools: dict[tuple[object, date, bool], Pool] = {}
+        self._resolved: dict[int, tuple[object, tuple[Ad, ...]]] = {}
+        self._pools: dict[tuple[int, date, bool], Pool] = {}
+        self._tiers: dict[tuple[int, bool], tuple[Tier, date, TierPools]] = {}
+
+    @property
+    def cache_entries(self) -> int:
+        """How many pools are cached (a decision that grows this paid for building one)."""
+        return len(self._pools) + len(self._tiers)
 
     def resolve(self, spec: PlaySpec | Fallback) -> tuple[Ad, ...]:
         """Every catalog ad the spec names by id, campaign or subject, in catalog order."""
-        hit = self._resolved.get(spec)
-        if hit is not None:
-            return hit
+        hit = self._resolved.get(id(spec))
+        if hit is not None and hit[0] is spec:
+            return hit[1]
         wanted: dict[str, Ad] = {}
         for ad_id in spec.ads:
             if ad_id in self.by_id:
@@ -96,14 +105,14 @@ class CatalogIndex:
         for subject in spec.subjects:
             for ad in self.by_subject.get(subject, ()):
                 wanted[ad.ad_id] = ad
-        order = {ad.ad_id: i for i, ad in enumerate(self.catalog.ads)} if len(wanted) > 1 else {}
-        resolved = tuple(sorted(wanted.values(), key=lambda ad: order.get(ad.ad_id, 0)))
-        self._resolved[spec] = resolved
+        resolved = tuple(sorted(wanted.values(), key=lambda ad: self.position[ad.ad_id]))
+        self._resolved[id(spec)] = (spec, resolved)
         return resolved
 
     def pool(self, spec: PlaySpec | Fallback | None, day: date, allow_restricted: bool) -> Pool:
         """Ads of ``spec`` (None: every ad) valid on ``day``, restricted ones only when allowed."""
-        key = (spec, day, allow_restricted)
+        # Keyed by identity: specs live as long as the rule set that owns this index.
+        key = (id(spec), day, allow_restricted)
         hit = self._pools.get(key)
         if hit is not None:
             return hit
@@ -115,3 +124,37 @@ class CatalogIndex:
             self._pools.clear()
         self._pools[key] = pool
         return pool
+
+    def tier_pools(self, tier: Tier, day: date, allow_restricted: bool) -> TierPools:
+        """The tier's rules that have an ad to offer that day, each with its pool (audience not checked)."""
+        key = (id(tier), allow_restricted)
+        hit = self._tiers.get(key)
+        if hit is not None and hit[0] is tier and hit[1] == day:
+            return hit[2]
+        entries = []
+        for rule in tier.rules:
+            pool = self.pool(rule.play, day, allow_restricted)
+            if pool.ads:
+                entries.append((rule, pool))
+        result = TierPools.of(tier.tier, entries)
+        if len(self._tiers) > 16384:
+            self._tiers.clear()
+        self._tiers[key] = (tier, day, result)
+        return result
+
+
+@dataclass(frozen=True)
+class TierPools:
+    """One tier's rules with an ad that day, and their cumulative weights for a weighted draw."""
+
+    tier: int
+    entries: tuple[tuple[CompiledRule, Pool], ...]
+    cumulative: tuple[float, ...]
+
+    @classmethod
+    def of(cls, tier: int, entries: list[tuple[CompiledRule, Pool]]) -> TierPools:
+        total, cumulative = 0.0, []
+        for rule, _ in entries:
+            total += rule.weight
+            cumulative.append(total)
+        return cls(tier, tuple(entries), tuple(cumulative))

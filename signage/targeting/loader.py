@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from signage.targeting.model import Fallback, GlobalCaps, Limits, RuleFile
+from signage.targeting.model import AudienceSpec, Fallback, GlobalCaps, Limits, RuleFile
 from signage.targeting.ruleset import CompiledRule, RuleSet, compile_rule
 from signage.yamlconf import ConfigError, Finding, LocatedDocument, parse_yaml, read_text, validate_document
 
@@ -81,6 +81,7 @@ def build_ruleset(parts: Sequence[tuple[LocatedDocument, RuleFile]], tz: ZoneInf
     rules: list[CompiledRule] = []
     disabled: list[str] = []
     owner: dict[str, str] = {}
+    shared: dict[AudienceSpec, AudienceSpec] = {}
     for doc, spec in parts:
         for i, rule in enumerate(spec.rules):
             if rule.id in owner and owner[rule.id] != doc.file:
@@ -92,7 +93,7 @@ def build_ruleset(parts: Sequence[tuple[LocatedDocument, RuleFile]], tz: ZoneInf
                 continue
             owner[rule.id] = doc.file
             if rule.enabled:
-                rules.append(compile_rule(rule, spec, doc.file, i))
+                rules.append(compile_rule(rule, spec, doc.file, i, shared))
             else:
                 disabled.append(rule.id)
     caps = _merge_caps(parts, findings)

@@ -68,7 +68,10 @@ class CompiledRule:
         return self.on_day(weekday, day) and self.at_minute(minute)
 
 
-def compile_rule(rule: Rule, spec: RuleFile, file: str, index: int) -> CompiledRule:
+def compile_rule(
+    rule: Rule, spec: RuleFile, file: str, index: int, shared: dict[AudienceSpec, AudienceSpec] | None = None
+) -> CompiledRule:
+    """``shared`` interns equal audience specs, so a decision evaluates each distinct one once."""
     weekdays: set[int] = set()
     for name in rule.days:
         weekdays.update(DAY_NAMES[name.lower()])
@@ -82,6 +85,8 @@ def compile_rule(rule: Rule, spec: RuleFile, file: str, index: int) -> CompiledR
         windows.extend(split_window(*parse_window(text)))
         labels.append(text)
     audience = rule.audience if rule.audience is not None and not rule.audience.is_empty else None
+    if audience is not None and shared is not None:
+        audience = shared.setdefault(audience, audience)
     conf = spec.defaults.min_confidence
     if audience is not None and audience.min_confidence is not None:
         conf = audience.min_confidence
@@ -138,6 +143,11 @@ class RuleSet:
                 edges.add(start)
                 edges.add(end % MINUTES_PER_DAY)
         self._boundaries = sorted(edges)
+
+    @property
+    def cache_entries(self) -> int:
+        """How many (date, time segment) answers are cached."""
+        return len(self._active)
 
     def by_id(self, rule_id: str) -> CompiledRule | None:
         return next((r for r in self.rules if r.rule_id == rule_id), None)
