@@ -31,6 +31,7 @@ AGE_BANDS: tuple[tuple[str, int, int], ...] = (
     ("child", 0, 12), ("teen", 13, 17), ("18-24", 18, 24), ("25-34", 25, 34), ("35-44", 35, 44),
     ("45-54", 45, 54), ("55-64", 55, 64), ("65+", 65, 200),
 )
+SEED = 20261121  # the default seed of every split and of training
 CACHE_VERSION = 1  # bump when the crop geometry changes, so stale caches are not reused
 
 
@@ -122,13 +123,13 @@ def stratified_split(strata: Sequence[str], test_fraction: float, calibration_fr
     return Split(tuple(sorted(train)), tuple(sorted(cal)), tuple(sorted(test)))
 
 
-def split_utkface(samples: Sequence[UtkSample], seed: int = 20261121, test_fraction: float = 0.15,
+def split_utkface(samples: Sequence[UtkSample], seed: int = SEED, test_fraction: float = 0.15,
                   calibration_fraction: float = 0.05) -> Split:
     strata = [f"{age_band(s.age)}/{int(s.female)}" for s in samples]
     return stratified_split(strata, test_fraction, calibration_fraction, seed)
 
 
-def split_fer_train(samples: Sequence[FerSample], seed: int = 20261121,
+def split_fer_train(samples: Sequence[FerSample], seed: int = SEED,
                     calibration_fraction: float = 0.05) -> Split:
     """FER's own ``validation`` folder is the test set; here the train folder gives train + calibration."""
     return stratified_split([str(s.emotion) for s in samples], 0.0, calibration_fraction, seed)

@@ -11,11 +11,13 @@ from classifier.attributes.manifest import ENTRY_NAME, read_manifest, sha256_of,
 from classifier.attributes.model import save_checkpoint
 from classifier.attributes.network import EMOTIONS, FROZEN_BLOCKS, AttributeNet
 from classifier.attributes.training import TrainConfig, TrainResult
+from classifier.crop import CROP_SIZE
 
 WEIGHTS_NAME = "face_attributes.pt"
 
 
-def export(net: AttributeNet, result: TrainResult, cfg: TrainConfig, out_dir: Path, input_size: int) -> Path:
+def export(net: AttributeNet, result: TrainResult, cfg: TrainConfig, out_dir: Path) -> Path:
+    input_size = cfg.input_size
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / WEIGHTS_NAME
     meta = {"seed": cfg.seed, "epochs": result.epochs}
@@ -30,7 +32,8 @@ def export(net: AttributeNet, result: TrainResult, cfg: TrainConfig, out_dir: Pa
             f"{FROZEN_BLOCKS} blocks frozen, heads: age Laplace (mean, scale), gender logit, "
             f"{len(EMOTIONS)}-class emotion; fp16 storage"
         ),
-        "input": {"size_px": input_size, "crop": "classifier.crop.crop_face (eye-aligned)", "color": "RGB"},
+        "input": {"size_px": input_size, "color": "RGB",
+                  "crop": f"classifier.crop.crop_face at {CROP_SIZE} px (eye-aligned), shrunk to {input_size}"},
         "emotions": list(EMOTIONS),
         "data": {
             "utkface": {

@@ -54,6 +54,14 @@ def save_checkpoint(path: Path, net: AttributeNet, calibration: Calibration, inp
     )
 
 
+def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
+    """The network's input size may be smaller than the crop (cheaper); training and run time both shrink
+    crops here, the same way."""
+    if crops.shape[1] == size and crops.shape[2] == size:
+        return crops
+    return np.stack([cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA) for c in crops])
+
+
 class AttributeModel:
     """Batched, calibrated age / gender / emotion for aligned crops from :func:`classifier.crop.crop_face`."""
 
@@ -86,10 +94,7 @@ class AttributeModel:
     def _prepare(self, crops: np.ndarray) -> np.ndarray:
         if crops.ndim != 4 or crops.shape[3] != 3:
             raise ValueError(f"AttributeModel.predict needs N x S x S x 3 uint8 crops, not {crops.shape}.")
-        if crops.shape[1] == self.input_size and crops.shape[2] == self.input_size:
-            return crops
-        return np.stack([cv2.resize(c, (self.input_size, self.input_size), interpolation=cv2.INTER_AREA)
-                         for c in crops])
+        return resize_crops(crops, self.input_size)
 
     def raw(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Uncalibrated outputs (age mean, Laplace scale, gender logit, emotion logits) for calibration."""

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from classifier.attributes import calibration
 from classifier.attributes.datasets import (
+    SEED,
     FerSample,
     UtkSample,
     cached_crops,
@@ -31,10 +32,9 @@ from classifier.attributes.datasets import (
     split_fer_train,
     split_utkface,
 )
-from classifier.attributes.model import Calibration
+from classifier.attributes.model import Calibration, resize_crops
 from classifier.attributes.network import AttributeNet, AttributeOutputs
 from classifier.backbone import load_imagenet_lite0, to_input
-from classifier.crop import CROP_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class TrainConfig:
     fer2013: Path
     work_dir: Path
     epochs: int = 8
-    seed: int = 20261121
+    seed: int = SEED
     views: int = 3  # augmented copies of each training face whose frozen activations are cached
     fer_per_batch: int = 48
     utk_per_batch: int = 48
@@ -55,6 +55,9 @@ class TrainConfig:
     warmup_steps: int = 150
     threads: int = 2
     limit: int | None = None  # cap samples per dataset (smoke tests)
+    # The network sees crops shrunk from CROP_SIZE to this (see model.resize_crops): 64 px is enough for
+    # FER's 48 px faces and makes training and inference about twice as cheap on this CPU.
+    input_size: int = 64
 
 
 @dataclass(frozen=True)
@@ -191,8 +194,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> tuple[AttributeNet, TrainRe
         fer_all = [fer_all[i] for i in sorted(rng0.permutation(len(fer_all))[:cfg.limit])]
     utk_split = split_utkface(utk_all, cfg.seed)
     fer_split = split_fer_train(fer_all, cfg.seed)
-    utk_crops = cached_crops([s.path for s in utk_all], cfg.work_dir / "crops", "utkface")
-    fer_crops = cached_crops([s.path for s in fer_all], cfg.work_dir / "crops", "fer_train")
+    utk_crops = resize_crops(cached_crops([s.path for s in utk_all], cfg.work_dir / "crops", "utkface"),
+                             cfg.input_size)
+    fer_crops = resize_crops(cached_crops([s.path for s in fer_all], cfg.work_dir / "crops", "fer_train"),
+                             cfg.input_size)
 
     net = AttributeNet()
     net.load_imagenet(load_imagenet_lite0().state_dict())
@@ -202,7 +207,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> tuple[AttributeNet, TrainRe
 
     ut, uc = list(utk_split.train), list(utk_split.calibration)
     ft, fc = list(fer_split.train), list(fer_split.calibration)
-    stems = cfg.work_dir / "stems"
+    stems = cfg.work_dir / f"stems{cfg.input_size}"
     stems.mkdir(exist_ok=True)
     utk_train = _stem_cache(net, utk_crops[ut], stems, "utk_train", cfg.views, cfg.seed, grey_p=0.4)
     fer_train = _stem_cache(net, fer_crops[ft], stems, "fer_train", cfg.views, cfg.seed + 1, grey_p=0.0)
@@ -287,5 +292,3 @@ def split_metrics(net: AttributeNet, utk_stems: np.ndarray, fer_stems: np.ndarra
     )
 
 
-def input_size() -> int:
-    return CROP_SIZE

@@ -42,21 +42,22 @@ def register(app: typer.Typer) -> None:
         views: Annotated[int, typer.Option(min=1, help="Augmented views cached per training face.")] = 3,
         threads: Annotated[int, typer.Option(min=1)] = 2,
         limit: Annotated[int | None, typer.Option(help="Use at most this many images per dataset.")] = None,
+        input_size: Annotated[int, typer.Option(min=32, help="Network input, px (crops are shrunk).")] = 64,
         resume: Annotated[bool, typer.Option("--resume", help="Continue from the last epoch checkpoint.")] = False,
     ) -> None:
         """Train the age/gender/emotion model (seeded, resumable) and pin it in OUT/manifest.yaml."""
         _logging()
         from classifier.attributes.export import export
-        from classifier.attributes.training import TrainConfig, input_size, train
+        from classifier.attributes.training import TrainConfig, train
 
         for name, folder in (("--utkface", utkface), ("--fer2013", fer2013)):
             if not folder.is_dir():
                 typer.echo(f"{name} folder {folder} does not exist.", err=True)
                 raise typer.Exit(2)
         cfg = TrainConfig(utkface=utkface, fer2013=fer2013, work_dir=work_dir, epochs=epochs, seed=seed,
-                          views=views, threads=threads, limit=limit)
+                          views=views, threads=threads, limit=limit, input_size=input_size)
         net, result = train(cfg, resume=resume)
-        path = export(net, result, cfg, out, input_size())
+        path = export(net, result, cfg, out)
         typer.echo(f"wrote {path} (calibration split: {result.calibration_metrics})")
 
     @app.command("evaluate")
