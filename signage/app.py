@@ -19,11 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
+from classifier.attributes.manifest import ModelError
+from signage.audience.factory import build_perception_stage
+from signage.audience.stage import PerceptionStage
 from signage.camera.base import SourceError
 from signage.camera.capture import CameraStage
 from signage.camera.factory import open_source
 from signage.catalog import load_catalog
 from signage.domain import AudienceSnapshot, Catalog
+from signage.impressions.observer import ImpressionObserver
+from signage.impressions.sink import SqlImpressionSink
 from signage.loop import LoopConfig, PlayObserver, SlotLoop
 from signage.programme import Programme
 from signage.settings import Settings
@@ -86,15 +91,27 @@ def run(settings: Settings, options: RunOptions) -> int:
 
     catalog = load_catalog_or_empty(settings)
     log.info("catalog: %d playable ad(s), %d left out", len(catalog.ads), len(catalog.skipped))
-    store = open_store(settings)
 
     camera: CameraStage | None = None
     try:
-        source = open_source(settings.camera.source, settings.camera)
-        camera = CameraStage(source, settings.camera, stop)
-        camera.start()
+        camera = CameraStage(open_source(settings.camera.source, settings.camera), settings.camera, stop)
     except SourceError as exc:
         log.error("camera disabled: %s", exc)
+    perception: PerceptionStage | None = None
+    if camera is not None and settings.perception.enabled:
+        try:
+            perception = build_perception_stage(settings, camera, stop)
+        except ModelError as exc:
+            # A broken install is refused before anything starts, in one sentence (DESIGN principle 10).
+            log.critical("cannot start: %s", exc)
+            return 2
+
+    store = open_store(settings)
+    impressions = SqlImpressionSink(store.engine)
+    if camera is not None:
+        camera.start()
+    if perception is not None:
+        perception.start()
 
     from signage.playback.pygame_player import PygamePlayer  # pygame initialises on import
 
@@ -113,7 +130,7 @@ def run(settings: Settings, options: RunOptions) -> int:
         return (True, "") if holder is None else (holder.status.valid, holder.status.error)
 
     def audience() -> AudienceSnapshot:
-        return AudienceSnapshot.unknown(time.monotonic())
+        return perception.snapshot() if perception is not None else AudienceSnapshot.unknown(time.monotonic())
 
     observers: list[PlayObserver] = [
         HeartbeatObserver(
@@ -124,7 +141,12 @@ def run(settings: Settings, options: RunOptions) -> int:
             rules_status=rules_status,
             now_utc=clock.now_utc,
             monotonic=clock.monotonic,
-        )
+        ),
+        ImpressionObserver(
+            impressions,
+            threshold_s=settings.impressions.viewer_threshold_s,
+            before_window_s=settings.impressions.before_window_s,
+        ),
     ]
     if options.screenshots is not None:
         options.screenshots.mkdir(parents=True, exist_ok=True)
@@ -155,7 +177,10 @@ def run(settings: Settings, options: RunOptions) -> int:
             timer.cancel()
         if camera is not None:
             camera.join(timeout=5.0)
+        if perception is not None:
+            perception.join(timeout=5.0)
         player.close()
+        impressions.close()
         store.close()
         log.info("player stopped after %d play(s)", loop.plays_started)
     return 0
