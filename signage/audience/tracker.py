@@ -13,6 +13,7 @@ model's answers into the track.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from collections.abc import Iterable, Sequence
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from classifier.types import FaceAttributes, FaceObservation
 from signage.audience.association import assign
 from signage.audience.config import TrackerConfig
-from signage.audience.pooling import AttributePool
+from signage.audience.pooling import AttributePool, PooledAttributes, check_attributes
 from signage.domain import AudienceSnapshot, Track
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class _State:
         self.current: FaceObservation | None = obs  # the face matched in the latest update, if any
         self.last_classified: float | None = None
         self.pool = pool
+        # Set on re-entry: the track as it left, restored if the returning face proves to be someone else.
+        self.before_reentry: _State | None = None
 
     def predict(self, now: float) -> tuple[float, float]:
         dt = min(max(0.0, now - self.last_seen), _MAX_PREDICT_S)
@@ -120,6 +123,8 @@ class Tracker:
         for ti, fi in pairs:
             state = departed[ti]
             del self._departed[state.track_id]
+            state.before_reentry = copy.deepcopy(state)
+            state.last_classified = None  # check who came back at once
             self._live[state.track_id] = state
             log.info("track %d re-entered after %.1f s away", state.track_id, now_mono - state.last_seen)
             self._see(state, unmatched[fi], now_mono, revived=True)
@@ -171,8 +176,28 @@ class Tracker:
         state = self._live.get(track_id) or self._departed.get(track_id)
         if state is None:
             raise ValueError(f"no track {track_id} to add attributes to (it was forgotten)")
+        check_attributes(attributes)
+        if state.before_reentry is not None:
+            before, state.before_reentry = state.before_reentry, None
+            pooled = before.pool.summary()
+            if pooled is not None and not _same_person(pooled, attributes):
+                state = self._split(state, before)
         state.pool.add(attributes, now_mono)
         state.last_classified = now_mono
+
+    def _split(self, state: _State, before: _State) -> _State:
+        """Position said "came back", the face says "someone else": restore the old track, start a new one."""
+        self._departed[before.track_id] = before
+        del self._live[state.track_id]
+        state.track_id, self._next_id = self._next_id, self._next_id + 1
+        state.first_seen = state.last_seen - (state.dwell_s - before.dwell_s)
+        state.dwell_s -= before.dwell_s
+        state.attention_s -= before.attention_s
+        state.hits = max(self.config.confirm_hits, state.hits - before.hits)
+        state.pool = AttributePool(self.config.sample_correlation, self.config.emotion_half_life_s)
+        self._live[state.track_id] = state
+        log.info("track %d did not come back: a new person, track %d", before.track_id, state.track_id)
+        return state
 
     def _confident(self, state: _State) -> bool:
         cfg = self.config
@@ -266,6 +291,15 @@ class Tracker:
             possible_minor=possible_minor,
             samples=0 if pooled is None else pooled.samples,
         )
+
+
+def _same_person(pooled: PooledAttributes, sample: FaceAttributes) -> bool:
+    """Could this one estimate be the pooled person? Only confident contradictions say no."""
+    both_sure = abs(pooled.p_female - 0.5) >= 0.35 and abs(sample.p_female - 0.5) >= 0.35
+    if both_sure and (pooled.p_female > 0.5) != (sample.p_female > 0.5):
+        return False
+    spread = math.hypot(pooled.age_std_years, sample.age_std_years)
+    return abs(pooled.age_years - sample.age_years) <= 3.0 * max(spread, 1.0)
 
 
 def _valid(face: FaceObservation) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from classifier.types import FaceObservation
+from classifier.types import FaceAttributes, FaceObservation
 from signage.audience import Tracker, TrackerConfig
 from signage.domain import AudienceSnapshot, Track
 
@@ -222,3 +222,43 @@ def test_invalid_box_is_ignored() -> None:
     bad = FaceObservation(x=float("nan"), y=0.0, width=10.0, height=10.0, score=0.9)
     _, snaps = run(lambda i: [bad, face(320, 240)], 5)
     assert ids(snaps[-1]) == [1]
+
+
+def _attrs(p_female: float, age: float) -> FaceAttributes:
+    return FaceAttributes(
+        age_years=age, age_std_years=4.0, p_female=p_female, emotion_probs=(0, 0, 0, 0, 1.0, 0, 0)
+    )
+
+
+@pytest.mark.parametrize(
+    ("returning", "ids_after"),
+    [
+        (_attrs(0.95, 31.0), [1]),  # the same woman came back
+        (_attrs(0.60, 33.0), [1]),  # unsure: position decides
+        (_attrs(0.04, 30.0), [2]),  # a man stands where she stood
+        (_attrs(0.95, 62.0), [2]),  # a much older woman
+    ],
+)
+def test_reentry_is_checked_against_the_attributes(returning: FaceAttributes, ids_after: list[int]) -> None:
+    tracker = Tracker()
+    for i in range(30):
+        tracker.update([face(320, 240)], i * DT)
+        for request in tracker.due_for_attributes(i * DT):
+            tracker.add_attributes(request.track_id, _attrs(0.95, 30.0), i * DT)
+    # Away for 4 s, then a face where she left.
+    t = 150 * DT
+    for i in range(3):
+        tracker.update([face(320, 240)], t + i * DT)
+    assert ids(tracker.snapshot(t + 2 * DT)) == [1]
+    (request,) = tracker.due_for_attributes(t + 2 * DT)
+    tracker.add_attributes(request.track_id, returning, t + 2 * DT)
+    snap = tracker.update([face(320, 240)], t + 3 * DT)
+    assert ids(snap) == ids_after
+    if ids_after == [2]:
+        newcomer = snap.tracks[0]
+        assert newcomer.samples == 1 and newcomer.first_seen_mono == pytest.approx(t)
+        assert newcomer.dwell_s == pytest.approx(3 * DT)
+        # She can still come back later as herself.
+        later = 300 * DT
+        tracker.update([], later)
+        assert 1 in tracker._departed
