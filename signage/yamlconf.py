@@ -75,6 +75,39 @@ def _index_nodes(node: yaml.Node, path: KeyPath, out: dict[KeyPath, tuple[Locati
             _index_nodes(item, (*path, i), out)
 
 
+class _LazyLocations(dict[KeyPath, tuple[Location, Location]]):
+    """Filled from the node tree on first lookup: a valid file is never asked where its keys are."""
+
+    def __init__(self, node: yaml.Node) -> None:
+        super().__init__()
+        self._node: yaml.Node | None = node
+
+    def _fill(self) -> None:
+        node, self._node = self._node, None
+        if node is not None:
+            _index_nodes(node, (), self)
+
+    def __contains__(self, key: object) -> bool:
+        if self._node is not None:
+            self._fill()
+        return super().__contains__(key)
+
+    def __getitem__(self, key: KeyPath) -> tuple[Location, Location]:
+        if self._node is not None:
+            self._fill()
+        return super().__getitem__(key)
+
+    def get(self, key: KeyPath, default: Any = None) -> Any:
+        if self._node is not None:
+            self._fill()
+        return super().get(key, default)
+
+    def __len__(self) -> int:
+        if self._node is not None:
+            self._fill()
+        return super().__len__()
+
+
 @dataclass(frozen=True)
 class LocatedDocument:
     """A parsed YAML document plus where each key path sits in the file."""
@@ -121,8 +154,12 @@ def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
     return node, data
 
 
-def parse_yaml(text: str, file: str) -> LocatedDocument:
-    """Parse one YAML document; a syntax error raises ConfigError located at the problem."""
+def parse_yaml(text: str, file: str, *, lazy_locations: bool = False) -> LocatedDocument:
+    """Parse one YAML document; a syntax error raises ConfigError located at the problem.
+
+    ``lazy_locations`` defers mapping key paths to lines until the first lookup (large files
+    that are usually valid, such as rule tables, load faster).
+    """
     try:
         node, data = _compose_and_construct(text)
     except yaml.MarkedYAMLError as exc:
@@ -135,6 +172,8 @@ def parse_yaml(text: str, file: str) -> LocatedDocument:
         ) from exc
     except yaml.YAMLError as exc:  # e.g. a bad tag or a non-UTF-8 byte
         raise ConfigError([Finding(file, 1, 1, "", f"YAML error: {exc}")]) from exc
+    if lazy_locations and node is not None:
+        return LocatedDocument(file=file, data=data, locations=_LazyLocations(node))
     locations: dict[KeyPath, tuple[Location, Location]] = {}
     if node is not None:
         _index_nodes(node, (), locations)

@@ -14,7 +14,7 @@ from signage.yamlconf import ConfigError, Finding, LocatedDocument, parse_yaml, 
 def parse_rule_text(text: str, file: str) -> tuple[LocatedDocument, RuleFile]:
     """Parse and validate one rule file's text; raises ConfigError with every located error."""
     try:
-        doc = parse_yaml(text, file)
+        doc = parse_yaml(text, file, lazy_locations=True)
     except RecursionError:
         # Deep nesting or a self-referencing alias: PyYAML recurses per level.
         raise ConfigError(
