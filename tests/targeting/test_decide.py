@@ -248,6 +248,19 @@ def test_a_zero_cap_pauses_ads_in_the_house_rotation_too() -> None:
     assert pick("caps: {every_ad: {per_day: 0}}\n", cat=cat).ad is None
 
 
+@pytest.mark.parametrize(
+    "caps",
+    [
+        "{every_ad: {per_hour: 1}}",
+        "{every_campaign: {per_day: 1, per_hour: 2}}",
+        "{campaigns: {a: {per_hour: 1}}}",
+    ],
+)
+def test_house_rotation_honours_every_kind_of_table_cap(caps: str) -> None:
+    cat = catalog(ad("a"))
+    assert pick(f"caps: {caps}\n", cat=cat, history=plays("a", "a", 9)).ad is None
+
+
 def test_standby_when_everything_is_capped() -> None:
     cat = catalog(ad("a"))
     decision = pick("caps: {every_ad: {per_hour: 1}}\n", cat=cat, history=plays("a", "a", 1))
