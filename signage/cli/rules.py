@@ -180,11 +180,14 @@ def register(app: typer.Typer) -> None:
             )
             typer.echo(head)
             typer.echo("share of voice (airtime):")
+            width = max(
+                [len(c) for c, _, _ in report.by_campaign] + [len(r) for r, _ in report.by_rule] + [8]
+            )
             for campaign, plays, share in report.by_campaign:
-                typer.echo(f"  {campaign:<24} {plays:>5} plays  {share:6.1%}")
-            typer.echo("rules fired:")
+                typer.echo(f"  {campaign:<{width}} {plays:>6} plays {share:7.1%}")
+            typer.echo("decisions by rule:")
             for rule_id, n in report.by_rule:
-                typer.echo(f"  {rule_id:<24} {n:>5}")
+                typer.echo(f"  {rule_id:<{width}} {n:>6}")
             typer.echo("caps that bound:" if report.caps_bound else "caps that bound: none")
             for sentence, n in report.caps_bound:
                 typer.echo(f"  {sentence} ({n} decisions)")
