@@ -10,12 +10,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from classifier.subjects.cache import EmbeddingStore
-from classifier.subjects.classifier import SubjectClassifier
 from classifier.subjects.frames import MediaError
 from classifier.subjects.head import Example, SubjectHead, fit_head
-from classifier.subjects.types import MediaEmbedding, SubjectScore
+from classifier.subjects.types import MediaEmbedding, SubjectScore, SubjectScores
 from signage.library.catalog_file import CatalogDocument
 from signage.library.files import sha256_of
 
@@ -23,6 +23,20 @@ log = logging.getLogger(__name__)
 
 TOP_K = 3
 MIN_SCORE = 0.10  # a suggestion below this is noise; the best one is always kept
+
+
+class Classifier(Protocol):
+    """What tagging needs from ``classifier.subjects.classifier.SubjectClassifier`` (a fake in tests)."""
+
+    @property
+    def subject_ids(self) -> tuple[str, ...]: ...
+
+    def embed(self, path: Path) -> MediaEmbedding: ...
+
+    def score(self, embedding: MediaEmbedding, *, text: str = "", screen_text: str = "",
+              head: SubjectHead | None = None) -> SubjectScores: ...
+
+    def read_screen_text(self, path: Path) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +56,7 @@ def pick_suggestions(scores: Sequence[SubjectScore], top_k: int = TOP_K,
 class Embedder:
     """Embeddings for catalog entries, from the on-disk cache when the media is unchanged."""
 
-    def __init__(self, classifier: SubjectClassifier, store: EmbeddingStore | None) -> None:
+    def __init__(self, classifier: Classifier, store: EmbeddingStore | None) -> None:
         self._classifier = classifier
         self._store = store
 
@@ -77,7 +91,7 @@ def train_store_head(doc: CatalogDocument, embed: Embedder, known: set[str]) -> 
 
 def tag_catalog(
     catalog: Path,
-    classifier: SubjectClassifier,
+    classifier: Classifier,
     *,
     retag: bool = False,
     only: Sequence[str] = (),
@@ -99,7 +113,12 @@ def tag_catalog(
     outcomes = []
     for entry in todo:
         ad_id = str(entry["id"])
+        if progress:
+            progress(ad_id)
         media = doc.base / str(entry.get("media", ""))
+        if not media.is_file():
+            outcomes.append(TagOutcome(ad_id, "error", message=f"media file {media} does not exist"))
+            continue
         try:
             embedding = embed(media, entry.get("sha256"))
             text = ". ".join(str(entry.get(k) or "").strip() for k in ("title", "description")).strip(". ")
@@ -109,8 +128,6 @@ def tag_catalog(
             outcomes.append(TagOutcome(ad_id, "tagged", pick_suggestions(scores.scores)))
         except (MediaError, OSError) as exc:
             outcomes.append(TagOutcome(ad_id, "error", message=str(exc)))
-        if progress:
-            progress(ad_id)
     _write(catalog, outcomes)
     return outcomes
 
