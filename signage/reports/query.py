@@ -263,6 +263,15 @@ def build_report(
     )
 
 
+def campaign_exists(engine: sa.Engine, campaign: str, advertiser: str | None) -> bool:
+    """Whether ``campaign`` has a counted play (of ``advertiser``, unless None); one index probe."""
+    query = sa.select(_P.play_id).where(_P.campaign == campaign, _P.outcome.in_(COUNTED_OUTCOMES))
+    if advertiser is not None:
+        query = query.where(_P.advertiser == advertiser)
+    with engine.connect() as conn:
+        return conn.execute(query.limit(1)).first() is not None
+
+
 def campaigns_of(engine: sa.Engine, advertiser: str | None) -> tuple[tuple[str, str], ...]:
     """(advertiser, campaign) pairs with at least one counted play; ``None``: every advertiser."""
     query = sa.select(_P.advertiser, _P.campaign).distinct().where(_P.outcome.in_(COUNTED_OUTCOMES))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.middleware.sessions import SessionMiddleware
 
 from signage.reports.model import ReportFilter
-from signage.reports.query import build_report, campaigns_of
+from signage.reports.query import build_report, campaign_exists, campaigns_of
 from signage.reports.render import chart_images, report_dict, template_env, to_csv
 from signage.store.models import HEARTBEAT, row_to_heartbeat
 from signage.web.security import LoginLimiter, csrf_valid, new_csrf_token
@@ -37,6 +37,9 @@ class WebConfig:
     session_max_age_s: int = 8 * 3600
     login_attempts: int = 5
     login_window_s: float = 300.0
+
+
+OVERVIEW_DAYS = 30
 
 
 class _LoginRequired(Exception):
@@ -97,17 +100,23 @@ def create_app(
     def scoped(user: User, campaign: str | None = None, **kw: Any) -> ReportFilter:
         return ReportFilter(advertiser=None if user.is_admin else user.advertiser, campaign=campaign, **kw)
 
-    def campaign_filter(user: User, campaign: str, request: Request) -> ReportFilter:
-        visible = {c for _, c in campaigns_of(engine, None if user.is_admin else user.advertiser)}
-        if campaign not in visible:
-            raise HTTPException(status_code=404, detail="no such campaign")
+    def dates(request: Request, default_days: int | None) -> tuple[date | None, date | None]:
         q = request.query_params
         try:
             date_from = date.fromisoformat(q["from"]) if q.get("from") else None
             date_to = date.fromisoformat(q["to"]) if q.get("to") else None
         except ValueError as exc:
             raise HTTPException(status_code=400, detail="dates must look like 2026-05-31") from exc
-        return scoped(user, campaign, screen_id=q.get("screen") or None, date_from=date_from, date_to=date_to)
+        if date_from is None and date_to is None and default_days is not None:
+            date_from = now().astimezone(config.tz).date() - timedelta(days=default_days - 1)
+        return date_from, date_to
+
+    def campaign_filter(user: User, campaign: str, request: Request) -> ReportFilter:
+        if not campaign_exists(engine, campaign, None if user.is_admin else user.advertiser):
+            raise HTTPException(status_code=404, detail="no such campaign")
+        date_from, date_to = dates(request, None)
+        screen = request.query_params.get("screen") or None
+        return scoped(user, campaign, screen_id=screen, date_from=date_from, date_to=date_to)
 
     @app.exception_handler(_LoginRequired)
     async def _to_login(request: Request, _exc: _LoginRequired) -> Response:
@@ -154,7 +163,10 @@ def create_app(
     @app.get("/", response_class=HTMLResponse)
     def overview(request: Request) -> HTMLResponse:
         user = require_user(request)
-        report = build_report(engine, scoped(user), config.tz, now=now(), costs=config.costs)
+        # The fleet's whole history can be millions of plays: the overview shows recent weeks.
+        date_from, date_to = dates(request, OVERVIEW_DAYS)
+        f = scoped(user, date_from=date_from, date_to=date_to)
+        report = build_report(engine, f, config.tz, now=now(), costs=config.costs)
         return page(request, "overview.html", report=report)
 
     @app.get("/campaigns/{campaign}", response_class=HTMLResponse)

@@ -85,6 +85,10 @@ def test_the_admin_sees_every_campaign_and_the_screens(web_engine: sa.Engine) ->
     screens = client.get("/admin/screens").text
     assert "s1" in screens and "cola" in screens and "online" in screens
     assert "unknown key" in screens  # invalid rules are shown with their reason
+    overview = client.get("/").text
+    assert "from 2026-04-05" in overview and "summer-cola" in overview  # the last 30 days by default
+    assert "run-fast" not in client.get("/?from=2026-06-01").text
+    assert client.get("/?from=May-1").status_code == 400
 
 
 def test_login_rate_limit_blocks_even_the_right_password_until_the_window_passes(
