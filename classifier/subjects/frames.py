@@ -151,17 +151,28 @@ def select_representatives(descriptors: np.ndarray, max_frames: int, cut_thresho
     return sorted(set(chosen))
 
 
+def gap_fill_times(candidates: list[float], duration_s: float, slots: int = 6) -> list[float]:
+    """Times on an even grid (plus the last moment) that no candidate frame is near."""
+    if duration_s <= 0:
+        return []
+    spacing = max(2.0, duration_s / slots)
+    grid = [duration_s * (i + 0.5) / slots for i in range(slots)] + [max(0.0, duration_s - 0.3)]
+    picked: list[float] = []
+    for at in grid:
+        if all(abs(t - at) > spacing / 2 for t in [*candidates, *picked]):
+            picked.append(at)
+    return picked
+
+
 def sample_video(path: Path, *, max_frames: int = 8, short_side: int = 224) -> list[Frame]:
     geometry = video_geometry(path)
     size = scaled_size(geometry.width, geometry.height, short_side)
     frames = _decode(path, size, keyframes_only=True)
-    # Few keyframes (a short clip or one long shot): add a middle and a near-end frame by seeking, so
-    # the end card is never missed. Each seek decodes at most one GOP.
-    if len(frames) < 3 and geometry.duration_s > 0:
-        for at in (0.5 * geometry.duration_s, max(0.0, geometry.duration_s - 0.5)):
-            if all(abs(f.time_s - at) > 0.4 for f in frames):
-                frames += _decode(path, size, keyframes_only=False, seek_s=at, max_frames=1)
-        frames.sort(key=lambda f: f.time_s)
+    # Sparse keyframes (an encoder without scene-cut detection, or one long shot): fill the gaps by
+    # seeking, and always look at the end card. Each seek decodes at most one GOP, so few are made.
+    for at in gap_fill_times([f.time_s for f in frames], geometry.duration_s):
+        frames += _decode(path, size, keyframes_only=False, seek_s=at, max_frames=1)
+    frames.sort(key=lambda f: f.time_s)
     if not frames:
         raise MediaError(f"{path} has no decodable video frames.")
     keep = select_representatives(np.stack([descriptor(f.rgb) for f in frames]), max_frames)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+from scipy.optimize import minimize
 
 # Shrinks the head's weight as examples accumulate: with n examples it gets n / (n + HALF_WEIGHT_AT).
 HALF_WEIGHT_AT = 12.0
@@ -57,10 +57,10 @@ class SubjectHead:
         return out
 
 
-def fit_head(examples: Sequence[Example], *, l2: float = 1e-2, steps: int = 60) -> SubjectHead | None:
+def fit_head(examples: Sequence[Example], *, l2: float = 1e-2, steps: int = 100) -> SubjectHead | None:
     """Fit on confirmed examples; None until there are examples of at least two subjects.
 
-    Deterministic: zero initialisation and full-batch L-BFGS on a convex loss.
+    Deterministic: zero initialisation and L-BFGS on a convex loss (softmax cross-entropy + L2).
     """
     subject_ids = tuple(sorted({s for ex in examples for s in ex.subject_ids}))
     if len(subject_ids) < 2:
@@ -70,24 +70,29 @@ def fit_head(examples: Sequence[Example], *, l2: float = 1e-2, steps: int = 60) 
         for s in ex.subject_ids:  # an ad confirmed for two subjects is an example of each
             rows.append(ex.features)
             labels.append(subject_ids.index(s))
-    x = torch.from_numpy(np.stack(rows).astype(np.float32))
-    y = torch.tensor(labels)
-    # Scale features so unit-length 1280-d vectors give logits of a useful size.
-    scale = float(np.sqrt(x.shape[1]))
-    w = torch.zeros(x.shape[1], len(subject_ids), requires_grad=True)
-    b = torch.zeros(len(subject_ids), requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], lr=1.0, max_iter=steps, line_search_fn="strong_wolfe")
+    # Unit-length 1280-d features give tiny logits; scaling by sqrt(D) puts them on a useful range.
+    x = np.stack(rows).astype(np.float64) * np.sqrt(len(rows[0]))
+    onehot = np.eye(len(subject_ids))[labels]
+    dim, k = x.shape[1], len(subject_ids)
 
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(x * scale @ w + b, y) + l2 * (w * w).sum()
-        loss.backward()
-        return loss
+    def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[: dim * k].reshape(dim, k), theta[dim * k :]
+        logits = x @ w + b
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        n = len(x)
+        loss = -float(np.sum(onehot * np.log(p + 1e-12))) / n + l2 * float(np.sum(w * w))
+        diff = (p - onehot) / n
+        grad = np.concatenate([(x.T @ diff + 2 * l2 * w).ravel(), diff.sum(axis=0)])
+        return loss, grad
 
-    opt.step(closure)
+    result = minimize(loss_and_grad, np.zeros(dim * k + k), jac=True, method="L-BFGS-B",
+                      options={"maxiter": steps})
+    w, b = result.x[: dim * k].reshape(dim, k), result.x[dim * k :]
     return SubjectHead(
         subject_ids=subject_ids,
-        weight=(w.detach().numpy() * scale).astype(np.float32),
-        bias=b.detach().numpy().astype(np.float32),
+        weight=(w * np.sqrt(dim)).astype(np.float32),
+        bias=b.astype(np.float32),
         examples=len(examples),
     )

@@ -38,7 +38,7 @@ def write_png(path: Path, seed: int, size: tuple[int, int] = (160, 120)) -> Path
 
 def write_video(path: Path, seconds: float = 2.0, fps: float = 10.0, size: tuple[int, int] = (160, 90)) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
     for i in range(int(seconds * fps)):
         frame = np.full((size[1], size[0], 3), (i * 7) % 255, np.uint8)
         cv2.circle(frame, (10 + i * 3 % size[0], size[1] // 2), 12, (0, 0, 255), -1)
