@@ -121,6 +121,8 @@ class AudienceView:
         if spec.uses_person_attributes:
             hit = _person_specs.get(id(spec))
             if hit is None or hit[0] is not spec:
+                if len(_person_specs) > 100_000:  # rule reloads leave old specs behind
+                    _person_specs.clear()
                 hit = _person_specs[id(spec)] = (spec, PersonSpec.of(spec))
             person = hit[1]
             matching = sum(1 for p in people if p.matches(person, conf))

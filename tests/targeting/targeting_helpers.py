@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from signage.domain import EMOTIONS, AudienceSnapshot, Catalog, Emotion, MediaKind, Track
+from signage.domain import EMOTIONS, Ad, AudienceSnapshot, Catalog, Emotion, MediaKind, Track
 from signage.settings import PolicySettings
 from signage.targeting.loader import build_ruleset, parse_rule_text
 from signage.targeting.ruleset import RuleSet
@@ -28,9 +28,7 @@ def ad(
     valid_from: date | None = None,
     valid_until: date | None = None,
     duration_s: float = 10.0,
-):  # type: ignore[no-untyped-def]
-    from signage.domain import Ad
-
+) -> Ad:
     return Ad(
         ad_id=ad_id,
         media=Path(f"{ad_id}.png"),
@@ -46,7 +44,7 @@ def ad(
     )
 
 
-def catalog(*ads) -> Catalog:  # type: ignore[no-untyped-def]
+def catalog(*ads: Ad) -> Catalog:
     return Catalog(ads=tuple(ads))
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from targeting_helpers import FRIDAY_9, NOBODY, PARIS, POLICY, UNKNOWN, ad, catalog, crowd, person, rules
 
-from signage.domain import AudienceSnapshot, Emotion, PlayRecord
+from signage.domain import AudienceSnapshot, Catalog, Decision, Emotion, PlayRecord
 from signage.settings import PolicySettings
 from signage.targeting.decide import decide, explain
 from signage.targeting.history import PlayHistory
@@ -27,9 +28,22 @@ CAT = catalog(
 )
 
 
-def pick(table: str, audience: AudienceSnapshot = WOMAN_30, now: datetime = FRIDAY_9, history=(), seed=1,
-         cat=CAT, policy: PolicySettings = POLICY):  # type: ignore[no-untyped-def]  # fmt: skip
+def pick(
+    table: str,
+    audience: AudienceSnapshot = WOMAN_30,
+    now: datetime = FRIDAY_9,
+    history: Sequence[PlayRecord] = (),
+    seed: int = 1,
+    cat: Catalog = CAT,
+    policy: PolicySettings = POLICY,
+) -> Decision:
     return decide(audience, cat, rules(table), list(history), now, random.Random(seed), policy)
+
+
+def played(*args: object, **kwargs: object) -> str | None:
+    """The id of the ad ``pick`` chooses (None: standby)."""
+    decision = pick(*args, **kwargs)  # type: ignore[arg-type]
+    return decision.ad.ad_id if decision.ad else None
 
 
 def only(rule_id: str, **play: list[str]) -> str:
@@ -131,7 +145,7 @@ PLAY_CASES = [
 
 @pytest.mark.parametrize(("play", "audience", "allowed"), PLAY_CASES)
 def test_play_resolution_and_restriction(play: str, audience: AudienceSnapshot, allowed: set[str]) -> None:
-    seen = {pick(f"rules:\n  - id: r\n    play: {play}\n", audience, seed=s).ad.ad_id for s in range(30)}
+    seen = {played(f"rules:\n  - id: r\n    play: {play}\n", audience, seed=s) for s in range(30)}
     assert seen == allowed
 
 
@@ -144,14 +158,14 @@ def test_restricted_falls_back_to_house_without_restricted_ads_when_a_minor_may_
 def test_operator_can_restrict_more_subjects() -> None:
     policy = PolicySettings(restricted_subjects=("alcohol", "beauty"))
     decision = pick(only("r", subjects=["beauty"]), UNKNOWN, policy=policy)
-    assert decision.rule == "house-rotation" and decision.ad.ad_id != "lipstick"
+    assert decision.rule == "house-rotation" and decision.ad is not None and decision.ad.ad_id != "lipstick"
 
 
 def test_ads_outside_their_dates_are_not_played() -> None:
     cat = catalog(
         ad("old", valid_until=date(2026, 11, 19)), ad("new", valid_from=date(2026, 11, 21)), ad("ok")
     )
-    seen = {pick(only("r", ads=["old", "new", "ok"]), cat=cat, seed=s).ad.ad_id for s in range(20)}
+    seen = {played(only("r", ads=["old", "new", "ok"]), cat=cat, seed=s) for s in range(20)}
     assert seen == {"ok"}
 
 
@@ -167,7 +181,8 @@ rules:
 """
     assert pick(table, WOMAN_30).rule == "top-but-not-for-men"
     assert pick(table, MAN_30).rule == "high"
-    assert pick(table, MAN_30).runner_up.ad_id == "coffee"  # next in precedence
+    runner_up = pick(table, MAN_30).runner_up
+    assert runner_up is not None and runner_up.ad_id == "coffee"  # next in precedence
 
 
 def test_weights_share_a_tier() -> None:
@@ -178,7 +193,7 @@ def test_weights_share_a_tier() -> None:
 
 def test_ad_weights_share_a_rule() -> None:
     cat = catalog(ad("x", weight=1.0), ad("y", weight=4.0))
-    counts = Counter(pick(only("r", ads=["x", "y"]), cat=cat, seed=s).ad.ad_id for s in range(800))
+    counts = Counter(played(only("r", ads=["x", "y"]), cat=cat, seed=s) for s in range(800))
     assert 0.72 < counts["y"] / 800 < 0.88
 
 
@@ -237,14 +252,14 @@ rules:
 def test_table_caps_bind_the_house_rotation_too() -> None:
     cat = catalog(ad("a"), ad("b"))
     table = "caps: {ads: {a: {per_day: 1}}}\nrules: []\n"
-    seen = {pick(table, cat=cat, history=plays("a", "a", 30), seed=s).ad.ad_id for s in range(20)}
+    seen = {played(table, cat=cat, history=plays("a", "a", 30), seed=s) for s in range(20)}
     assert seen == {"b"}
 
 
 def test_a_zero_cap_pauses_ads_in_the_house_rotation_too() -> None:
     cat = catalog(ad("a", "c1"), ad("b", "c2"))
     table = "caps: {campaigns: {c1: {per_hour: 0}}}\n"
-    assert {pick(table, cat=cat, seed=s).ad.ad_id for s in range(20)} == {"b"}
+    assert {played(table, cat=cat, seed=s) for s in range(20)} == {"b"}
     assert pick("caps: {every_ad: {per_day: 0}}\n", cat=cat).ad is None
 
 
@@ -275,7 +290,7 @@ def test_house_rotation_relaxes_the_gap_rather_than_show_standby() -> None:
 
 def test_fallback_pool_narrows_the_house_and_widens_when_empty() -> None:
     table = "fallback: {campaigns: [lunch]}\nrules: []\n"
-    assert {pick(table, seed=s).ad.ad_id for s in range(20)} == {"pizza"}
+    assert {played(table, seed=s) for s in range(20)} == {"pizza"}
     capped = "fallback: {campaigns: [lunch]}\ncaps: {ads: {pizza: {per_hour: 1}}}\n"
     decision = pick(capped, history=plays("pizza", "lunch", 1))
     assert decision.ad is not None and decision.ad.ad_id != "pizza"

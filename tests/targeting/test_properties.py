@@ -11,11 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from targeting_helpers import NOBODY, PARIS, POLICY, UNKNOWN, ad, catalog, crowd, person
 
-from signage.domain import AudienceSnapshot, Catalog, PlayRecord
+from signage.domain import Ad, AudienceSnapshot, Catalog, PlayRecord
 from signage.rotation import is_restricted
 from signage.targeting.decide import explain
 from signage.targeting.history import PlayHistory
 from signage.targeting.loader import build_ruleset, parse_rule_text
+from signage.targeting.model import Limits
 from signage.targeting.ruleset import RuleSet
 
 SUBJECTS = ["food", "drinks", "alcohol", "beauty", "kids"]
@@ -129,7 +130,9 @@ def run_day(
     return out
 
 
-def _limits_for(rules: RuleSet, cat: Catalog, ad_id: str, rule_id: str):  # type: ignore[no-untyped-def]
+def _limits_for(
+    rules: RuleSet, cat: Catalog, ad_id: str, rule_id: str
+) -> tuple[Ad, list[Limits], list[Limits]]:
     a = next(x for x in cat.ads if x.ad_id == ad_id)
     caps = rules.caps
     rule = rules.by_id(rule_id)
