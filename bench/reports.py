@@ -77,7 +77,7 @@ def _series(n: int, dialect: str, where: str = "") -> str:
     if dialect == "sqlite":
         return (f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) "
                 f"{{select}} FROM s {where}")
-    return f"{{select}} FROM generate_series(1, {n}) AS s(n) {where}"
+    return f"{{select}} FROM generate_series(1::bigint, {n}) AS s(n) {where}"
 
 
 def generate(engine: sa.Engine, n: int) -> float:
