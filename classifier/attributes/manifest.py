@@ -70,8 +70,8 @@ def verified_file(models_dir: Path, name: str = ENTRY_NAME) -> tuple[Path, Manif
     actual = sha256_of(path)
     if actual != entry.sha256:
         raise ModelError(
-            f"Model weights {path} are corrupt or replaced: sha256 {actual[:12]}... does not match "
-            f"{entry.sha256[:12]}... in {manifest_path}."
+            f"Model weights {path} are corrupt or replaced: their sha256 starts {actual[:12]}, "
+            f"not {entry.sha256[:12]} as pinned in {manifest_path}."
         )
     return path, entry
 

@@ -82,8 +82,11 @@ class AttributeModel:
             cal = Calibration(**{k: float(v) for k, v in blob["calibration"].items()})
             input_size = int(blob["input_size"])
         except Exception as exc:  # any failure here means an unusable file; say which one
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ModelError(f"Model weights {path} could not be loaded: {reason}.") from exc
+            # torch's own messages run to several sentences; keep ours to one and chain the detail.
+            raise ModelError(
+                f"Model weights {path} could not be loaded as a face-attribute checkpoint "
+                f"({type(exc).__name__})."
+            ) from exc
         log.info("face-attribute model loaded from %s (input %d px)", path, input_size)
         return cls(net, cal, input_size)
 

@@ -33,7 +33,7 @@ from classifier.attributes.datasets import (
     split_utkface,
 )
 from classifier.attributes.model import Calibration, resize_crops
-from classifier.attributes.network import AttributeNet, AttributeOutputs
+from classifier.attributes.network import EMOTIONS, AttributeNet, AttributeOutputs
 from classifier.backbone import load_imagenet_lite0, to_input
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,10 @@ def stem_features(net: AttributeNet, crops: np.ndarray, desc: str, batch: int = 
     """Frozen-block activations (fp16) for every crop, optionally transformed first."""
     out: np.ndarray | None = None
     net.eval()
+    if len(crops) == 0:  # tiny data sets can leave a split empty; keep the shape
+        with torch.inference_mode():
+            shape = net.stem(to_input(np.zeros((1, *crops.shape[1:]), np.uint8))).shape[1:]
+        return np.empty((0, *shape), dtype=np.float16)
     with torch.inference_mode():
         for start in tqdm(range(0, len(crops), batch), desc=desc, unit="batch", mininterval=5.0):
             chunk = crops[start:start + batch]
@@ -156,6 +160,8 @@ def losses(out: AttributeOutputs, n_fer: int, age: torch.Tensor, female: torch.T
 
 def predict_stems(net: AttributeNet, stems: np.ndarray, batch: int = 512) -> tuple[np.ndarray, ...]:
     net.eval()
+    if len(stems) == 0:
+        return np.empty(0), np.empty(0), np.empty(0), np.empty((0, len(EMOTIONS)))
     parts: list[list[np.ndarray]] = [[], [], [], []]
     with torch.inference_mode():
         for start in range(0, len(stems), batch):
@@ -275,7 +281,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> tuple[AttributeNet, TrainRe
 
     mu, b, g, _ = predict_stems(net, utk_cal)
     _, _, _, e = predict_stems(net, fer_cal)
-    cal = calibration.fit(mu, b, age_all[uc], g, female_all[uc].astype(bool), e, emo_all[fc])
+    if len(uc) and len(fc):
+        cal = calibration.fit(mu, b, age_all[uc], g, female_all[uc].astype(bool), e, emo_all[fc])
+    else:
+        log.warning("calibration split is empty (tiny data set): probabilities stay uncalibrated")
+        cal = Calibration()
     log.info("calibration: %s", asdict(cal))
     metrics = split_metrics(net, utk_cal, fer_cal, age_all[uc], female_all[uc], emo_all[fc])
     return net.eval(), TrainResult(cal, metrics, len(ut), len(uc), len(ft), len(fc), cfg.epochs)
@@ -283,6 +293,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> tuple[AttributeNet, TrainRe
 
 def split_metrics(net: AttributeNet, utk_stems: np.ndarray, fer_stems: np.ndarray, age: np.ndarray,
                   female: np.ndarray, emotion: np.ndarray) -> SplitMetrics:
+    if len(utk_stems) == 0 or len(fer_stems) == 0:
+        return SplitMetrics(float("nan"), float("nan"), float("nan"))
     mu, _b, g, _ = predict_stems(net, utk_stems)
     _, _, _, e = predict_stems(net, fer_stems)
     return SplitMetrics(

@@ -21,9 +21,8 @@ from classifier.crop import (
 
 
 def _grace_hopper() -> np.ndarray:
-    with cbook.get_sample_data("grace_hopper.jpg") as f:
-        data = np.frombuffer(f.read(), np.uint8)
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+    path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    return cv2.imread(str(path), cv2.IMREAD_COLOR)[:, :, ::-1].copy()
 
 
 def _eyes_image(angle_deg: float, distance: float = 60.0, center: tuple[float, float] = (200.0, 180.0),

@@ -1,0 +1,131 @@
+"""Pure pieces of training: splits, calibration fits; and a tiny end-to-end train/export/resume (slow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from classifier.attributes import calibration
+from classifier.attributes.datasets import (
+    FerSample,
+    UtkSample,
+    age_band,
+    list_fer,
+    list_utkface,
+    split_fer_train,
+    split_utkface,
+)
+
+
+def _utk_samples(n: int, seed: int = 0) -> list[UtkSample]:
+    rng = np.random.default_rng(seed)
+    return [UtkSample(Path(f"{i}.jpg"), int(rng.integers(1, 90)), bool(rng.integers(0, 2))) for i in range(n)]
+
+
+def test_utkface_split_is_seeded_disjoint_and_stratified() -> None:
+    samples = _utk_samples(4000)
+    a = split_utkface(samples, seed=7)
+    b = split_utkface(samples, seed=7)
+    c = split_utkface(samples, seed=8)
+    assert a == b and a != c
+    train, cal, test = set(a.train), set(a.calibration), set(a.test)
+    assert not (train & cal) and not (train & test) and not (cal & test)
+    assert len(train | cal | test) == len(samples)
+    assert abs(len(test) / len(samples) - 0.15) < 0.01
+    # Every age band x gender stratum keeps its share in the test split.
+    for band in ("child", "25-34", "65+"):
+        for female in (False, True):
+            members = [i for i, s in enumerate(samples) if age_band(s.age) == band and s.female == female]
+            share = sum(1 for i in members if i in test) / len(members)
+            assert abs(share - 0.15) < 0.05
+
+
+def test_fer_calibration_split_keeps_class_shares() -> None:
+    samples = [FerSample(Path(f"{i}.jpg"), i % 7 if i % 10 else 1) for i in range(2000)]
+    split = split_fer_train(samples, seed=3)
+    assert not split.test
+    assert set(split.train).isdisjoint(split.calibration)
+    cal_classes = np.bincount([samples[i].emotion for i in split.calibration], minlength=7)
+    all_classes = np.bincount([s.emotion for s in samples], minlength=7)
+    assert np.all(np.abs(cal_classes / len(split.calibration) - all_classes / len(samples)) < 0.02)
+
+
+def test_age_bands_cover_the_snapshot_bands() -> None:
+    assert [age_band(a) for a in (0, 12, 13, 17, 18, 24, 25, 44, 45, 64, 65, 99)] == [
+        "child", "child", "teen", "teen", "18-24", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "65+"]
+
+
+def test_temperature_fit_recovers_a_known_overconfidence() -> None:
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 2.0, size=(6000, 7))
+    probs = np.exp(true_logits) / np.exp(true_logits).sum(axis=1, keepdims=True)
+    labels = np.array([rng.choice(7, p=p) for p in probs])
+    t = calibration.fit_temperature(calibration.emotion_nll, true_logits * 2.5, labels)
+    assert abs(t - 2.5) < 0.25
+    g_true = rng.normal(0, 3.0, size=6000)
+    female = rng.random(6000) < 1 / (1 + np.exp(-g_true))
+    tg = calibration.fit_temperature(calibration.gender_nll, g_true * 0.5, female)
+    assert abs(tg - 0.5) < 0.08
+
+
+def test_age_scale_and_ece() -> None:
+    rng = np.random.default_rng(1)
+    mu = rng.uniform(10, 70, 20000)
+    age = mu + rng.laplace(0, 4.0, 20000)
+    factor = calibration.fit_age_scale(mu, np.full_like(mu, 2.0), age)
+    assert abs(factor - 2.0) < 0.1  # predicted scale 2 but the truth is 4
+    confidence = rng.uniform(0.5, 1.0, 20000)
+    correct = rng.random(20000) < confidence
+    assert calibration.expected_calibration_error(confidence, correct) < 0.02
+    assert calibration.expected_calibration_error(np.full(1000, 0.99), np.arange(1000) % 2 == 0) > 0.4
+
+
+def test_listing_skips_malformed_names_and_needs_emotion_folders(tmp_path: Path) -> None:
+    utk = tmp_path / "utk"
+    utk.mkdir()
+    for name in ("25_1_0_2017.jpg.chip.jpg", "3_0_2_x.jpg", "61_1_.jpg", "x_1_0_y.jpg", "notes.txt"):
+        (utk / name).write_bytes(b"")
+    assert [(s.age, s.female) for s in list_utkface(utk)] == [(25, True), (3, False)]
+    with pytest.raises(FileNotFoundError, match="no images in sub-folders"):
+        list_fer(utk)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        list_utkface(tmp_path / "missing")
+
+
+@pytest.mark.slow
+def test_tiny_training_run_exports_a_loadable_model_and_resumes(tmp_path: Path) -> None:
+    from matplotlib import cbook
+
+    from classifier.attributes import AttributeModel
+    from classifier.attributes.export import export
+    from classifier.attributes.training import TrainConfig, train
+
+    face = cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)), cv2.IMREAD_COLOR)
+    utk = tmp_path / "utk"
+    utk.mkdir()
+    for i in range(24):
+        cv2.imwrite(str(utk / f"{20 + 2 * i}_{i % 2}_0_{i:04d}.jpg"), cv2.resize(face, (100 + i, 117 + i)))
+    fer = tmp_path / "fer" / "train"
+    grey = cv2.resize(cv2.cvtColor(face, cv2.COLOR_BGR2GRAY), (48, 48))
+    for k, emotion in enumerate(("happy", "sad", "neutral")):
+        (fer / emotion).mkdir(parents=True)
+        for i in range(8):
+            cv2.imwrite(str(fer / emotion / f"{i}.jpg"), np.roll(grey, i + k, axis=1))
+    cfg = TrainConfig(utkface=utk, fer2013=tmp_path / "fer", work_dir=tmp_path / "work", epochs=1, views=2,
+                      fer_per_batch=4, utk_per_batch=4, warmup_steps=2)
+    net, result = train(cfg)
+    assert (cfg.work_dir / "checkpoint.pt").is_file()
+    assert result.n_utk_train > 0 and result.n_fer_train > 0
+    out = export(net, result, cfg, tmp_path / "models")
+    model = AttributeModel.load(tmp_path / "models")
+    crops = np.zeros((2, 96, 96, 3), np.uint8)
+    assert len(model.predict(crops)) == 2
+    assert out.stat().st_size < 25 * 1024 * 1024
+    # Resuming after the last epoch trains nothing more and gives the same weights.
+    cfg2 = TrainConfig(**{**cfg.__dict__})
+    net2, _ = train(cfg2, resume=True)
+    for (name, a), b in zip(net.state_dict().items(), net2.state_dict().values(), strict=True):
+        assert np.allclose(a.float().numpy(), b.float().numpy()), name
