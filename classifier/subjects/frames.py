@@ -156,11 +156,15 @@ def gap_fill_times(candidates: list[float], duration_s: float, slots: int = 6) -
     if duration_s <= 0:
         return []
     spacing = max(2.0, duration_s / slots)
-    grid = [duration_s * (i + 0.5) / slots for i in range(slots)] + [max(0.0, duration_s - 0.3)]
     picked: list[float] = []
-    for at in grid:
+    for at in (duration_s * (i + 0.5) / slots for i in range(slots)):
         if all(abs(t - at) > spacing / 2 for t in [*candidates, *picked]):
             picked.append(at)
+    # The end card: a keyframe within one spacing of the end already shows it (encoders cut there);
+    # otherwise seek. The seek decodes from the previous keyframe, so it is only made when needed.
+    end = max(0.0, duration_s - 0.3)
+    if all(end - t > spacing for t in [*candidates, *picked]):
+        picked.append(end)
     return picked
 
 

@@ -23,6 +23,8 @@ TEXT_TEMPERATURE = 0.05
 # for a taxonomy without travel) and count less.
 RELEVANCE_FLOOR = 0.25
 RELEVANCE_WIDTH = 0.05
+# ImageNet classes per frame that vote (see keep_top_classes).
+TOP_CLASSES = 5
 
 
 def subject_phrases(subject: Subject) -> list[str]:
@@ -91,9 +93,24 @@ def normalise(vector: np.ndarray) -> np.ndarray:
     return vector / total
 
 
-def image_scores(imagenet_probs: np.ndarray, affinity: np.ndarray) -> np.ndarray:
-    """S subject probabilities from (frame-averaged) ImageNet probabilities."""
-    return normalise(imagenet_probs @ affinity)
+def keep_top_classes(probs: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` most likely classes, renormalised.
+
+    The long tail of a 1000-way softmax is noise, and summed over hundreds of classes it favours
+    subjects that happen to own many ImageNet classes (home owns a hundred objects) over what the
+    picture shows.
+    """
+    if k <= 0 or k >= probs.shape[-1]:
+        return probs
+    out = np.zeros_like(probs)
+    top = np.argpartition(-probs, k)[:k]
+    out[top] = probs[top]
+    return out / max(float(out.sum()), 1e-12)
+
+
+def image_scores(imagenet_probs: np.ndarray, affinity: np.ndarray, top_classes: int = TOP_CLASSES) -> np.ndarray:
+    """S subject probabilities from one frame's ImageNet probabilities."""
+    return normalise(keep_top_classes(imagenet_probs, top_classes) @ affinity)
 
 
 def text_scores(text_vector: np.ndarray, phrases: np.ndarray, index: PhraseIndex) -> np.ndarray:

@@ -146,3 +146,10 @@ def test_gap_fill_only_where_keyframes_are_missing() -> None:
     assert gap_fill_times([0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 59.0], 60.0) == []
     filled = gap_fill_times([0.0], 8.0)
     assert filled[0] == pytest.approx(2.0) and filled[-1] > 7.0
+    assert gap_fill_times([0.0, 5.0, 10.0], 30.0)[-1] > 25.0  # the end, far from any keyframe, is looked at
+
+
+def test_only_the_top_classes_vote() -> None:
+    probs = np.array([0.3, 0.2, 0.1] + [0.4 / 97] * 97, np.float32)
+    kept = zeroshot.keep_top_classes(probs, 2)
+    assert kept[:2] == pytest.approx([0.6, 0.4]) and kept[2:].sum() == 0.0
