@@ -157,6 +157,7 @@ def _fixture(tmp_path: Path) -> tuple[Path, Path]:
     return utk, fer
 
 
+@pytest.mark.slow  # detection, inference, timing and six matplotlib charts: 4-8 s here
 def test_evaluate_command_prints_the_json_the_issue_asks_for(tmp_path: Path) -> None:
     from signage.cli import app
 
