@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 
 import cv2
@@ -90,13 +91,20 @@ def main() -> None:
     canvas = make_canvas()
     clip = frames(canvas, 64)
 
-    model = None
-    try:
-        from classifier.attributes import AttributeModel
+    from classifier.attributes import AttributeModel, ModelError
 
+    try:
         model = AttributeModel.load(args.models)
-    except Exception as exc:  # the bench still measures detection and tracking without weights
-        print(f"attribute model not loaded ({exc}); the stage is measured without it")
+    except ModelError as exc:
+        # Speed depends on the architecture, not on the weights: time an untrained copy instead.
+        from classifier.attributes.model import Calibration
+        from classifier.attributes.network import AttributeNet
+        from classifier.attributes.training import TrainConfig
+
+        size = next(f.default for f in fields(TrainConfig) if f.name == "input_size")
+        assert isinstance(size, int)
+        print(f"{exc} Timing an untrained network of the same architecture ({size} px input) instead.")
+        model = AttributeModel.from_network(AttributeNet(), Calibration(), size)
 
     bare = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
     found = bare.process(canvas).detections or []
@@ -125,24 +133,23 @@ def main() -> None:
         f"whole stage without face mesh:       {light_fps:7.1f} frames/s  (ratio {light_fps / bare_fps:.2f})"
     )
 
-    if model is not None:
-        from classifier.crop import crop_face
+    from classifier.crop import crop_face
 
-        faces = detector_faces(canvas)
-        crops = np.stack(
-            [crop_face(canvas, (f.x, f.y, f.width, f.height), f.right_eye, f.left_eye) for f in faces]
-        )
-        for batch in (1, len(crops), 8):
-            batch_crops = np.resize(crops, (batch, *crops.shape[1:]))
+    faces = detector_faces(canvas)
+    crops = np.stack(
+        [crop_face(canvas, (f.x, f.y, f.width, f.height), f.right_eye, f.left_eye) for f in faces]
+    )
+    for batch in (1, len(crops), 8):
+        batch_crops = np.resize(crops, (batch, *crops.shape[1:]))
+        model.predict(batch_crops)
+        times = []
+        for _ in range(max(5, round(args.seconds * 4))):
+            start = time.perf_counter()
             model.predict(batch_crops)
-            times = []
-            for _ in range(max(5, round(args.seconds * 4))):
-                start = time.perf_counter()
-                model.predict(batch_crops)
-                times.append((time.perf_counter() - start) * 1000 / batch)
-            print(
-                f"attribute model, batch {batch}: {statistics.median(times):5.2f} ms per face (median, 1 thread)"
-            )
+            times.append((time.perf_counter() - start) * 1000 / batch)
+        print(
+            f"attribute model, batch {batch}: {statistics.median(times):5.2f} ms per face (median, 1 thread)"
+        )
 
 
 def detector_faces(canvas: np.ndarray) -> tuple[FaceObservation, ...]:
