@@ -123,6 +123,7 @@ class Tracker:
         for ti, fi in pairs:
             state = departed[ti]
             del self._departed[state.track_id]
+            state.before_reentry = None  # an unchecked earlier return is superseded, not nested
             state.before_reentry = copy.deepcopy(state)
             state.last_classified = None  # check who came back at once
             self._live[state.track_id] = state
