@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from typing import Protocol
 from signage.domain import AudienceSnapshot, Decision, Play, PlayOutcome, PlayRecord
 from signage.playback.base import Player, PlayResult
 from signage.store.base import PlaySink
+from signage.targeting.history import PlayHistory
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ class SlotLoop:
         self.decider = decider
         self.clock = clock
         self.observers = tuple(observers)
-        self.history: deque[PlayRecord] = deque()
+        # Kept indexed between decisions: re-indexing a day of plays at every decision costs ms.
+        self.history = PlayHistory()
         self.unplayable: set[str] = set()  # ads the player failed on: out until restart/reload
         self.plays_started = 0
         self._current: _OnScreen | None = None
@@ -93,24 +94,27 @@ class SlotLoop:
     # -- history ---------------------------------------------------------------------------
     def load_history(self) -> None:
         since = self.clock.now_utc() - HISTORY_WINDOW
-        self.history.extend(self.sink.recent_plays(since))
+        self.history = PlayHistory([*self.history, *self.sink.recent_plays(since)])
 
     def _remember(self, record: PlayRecord) -> None:
-        self.history.append(record)
-        horizon = record.started_at - HISTORY_WINDOW
-        while self.history and self.history[0].started_at < horizon:
-            self.history.popleft()
+        latest = self.history.latest
+        if latest is not None and record.started_at < latest:  # the wall clock stepped back
+            self.history = PlayHistory([*self.history, record])
+        else:
+            self.history.append(record)
+        self.history.prune(record.started_at - HISTORY_WINDOW)
 
     # -- decisions -------------------------------------------------------------------------
     def _decide(self) -> Decision:
         audience = self.audience()
-        history = tuple(self.history)
         current = self._current
+        on_screen = None
         if current is not None and current.play.ad_id != STANDBY_ID:
             # The ad on screen counts already: caps and repeat gaps must see it.
             play = current.play
-            history += (PlayRecord(play.ad_id, play.campaign, play.started_at),)
-        return self.decider(audience, history, self.clock.now_utc(), frozenset(self.unplayable))
+            on_screen = PlayRecord(play.ad_id, play.campaign, play.started_at)
+        with self.history.including(on_screen) as history:
+            return self.decider(audience, history, self.clock.now_utc(), frozenset(self.unplayable))
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:

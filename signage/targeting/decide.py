@@ -24,6 +24,7 @@ from signage.domain import Ad, AudienceSnapshot, Catalog, Decision, PlayRecord
 from signage.rotation import STANDBY_RULE, house_rotation
 from signage.settings import PolicySettings
 from signage.targeting.audience import AudienceView, describe_spec
+from signage.targeting.blocks import BlockCache, Instants, gap_reason, over
 from signage.targeting.history import PlayHistory
 from signage.targeting.index import CatalogIndex, Pool, TierPools
 from signage.targeting.model import Limits
@@ -61,15 +62,21 @@ class _Context:
     rules: RuleSet
     index: CatalogIndex
     history: PlayHistory
-    now: datetime
+    at: Instants
     local: datetime
-    day: date
-    hour_ago: datetime
-    day_start: datetime
     allow_restricted: bool
+    cache: BlockCache | None = None  # None: plays after ``now`` in the history; judge afresh
     bound: list[str] = field(default_factory=list)
     memo: dict[tuple[str, int], str | None] = field(default_factory=dict)
-    campaign_memo: dict[tuple[str, int], str | None] = field(default_factory=dict)
+    campaign_memo: dict[tuple[str, int], tuple[str | None, datetime | None]] = field(default_factory=dict)
+
+    @property
+    def now(self) -> datetime:
+        return self.at.now
+
+    @property
+    def day(self) -> date:
+        return self.at.day
 
     def blocked(self, ad: Ad, rule: CompiledRule | None) -> str | None:
         """Why ``ad`` may not play now under ``rule`` (None: the house), or None when it may."""
@@ -77,62 +84,48 @@ class _Context:
         key = (ad.ad_id, id(rule))
         if key in self.memo:
             return self.memo[key]
-        why = self.gap_block(ad, rule) or self.cap_block(ad, rule)[1]
+        if self.cache is not None:
+            why = self.cache.verdict(self, ad, rule)
+        else:
+            why = self.gap_block(ad, rule) or self.cap_block(ad, rule)[0]
         self.memo[key] = why
         return why
 
+    def gap_of(self, rule: CompiledRule | None) -> float:
+        return self.rules.default_min_gap_s if rule is None else rule.min_gap_s
+
     def gap_block(self, ad: Ad, rule: CompiledRule | None) -> str | None:
-        gap = self.rules.default_min_gap_s if rule is None else rule.min_gap_s
+        gap = self.gap_of(rule)
         if gap > 0:
             last = self.history.last_play_of(ad.ad_id, self.now)
-            if last is not None and (self.now - last).total_seconds() < gap:
-                return f"{ad.ad_id!r} played {(self.now - last).total_seconds():.0f} s ago (gap {gap:g} s)"
+            if last is not None:
+                return gap_reason(ad.ad_id, self.now, last, gap)
         return None
 
-    def cap_block(self, ad: Ad, rule: CompiledRule | None) -> tuple[str, str | None]:
-        """("ad" or "campaign", why) when a cap excludes ``ad``; ("", None) when none does."""
+    def cap_block(self, ad: Ad, rule: CompiledRule | None) -> tuple[str | None, datetime | None]:
+        """(why a cap excludes ``ad``, when that cap lets go: None for "not today"); (None, None): none does."""
         caps = self.rules.caps
         rule_caps = rule.caps if rule is not None else None
         # A capped campaign blocks all its ads: answer once per campaign and decision.
         key = (ad.campaign, id(rule_caps))
-        if key in self.campaign_memo:
-            why = self.campaign_memo[key]
-        else:
+        hit = self.campaign_memo.get(key)
+        if hit is None:
             limits = (
                 caps.every_campaign,
                 caps.campaigns.get(ad.campaign),
                 rule_caps.campaign if rule_caps else None,
             )
-            why = self.campaign_memo[key] = self._over(
-                "campaign", ad.campaign, limits, self.history.campaign_plays
-            )
-        if why:
-            return "campaign", why
+            hit = self.campaign_memo[key] = self._over("campaign", ad.campaign, limits)
+        if hit[0]:
+            return hit
         limits = (caps.every_ad, caps.ads.get(ad.ad_id), rule_caps.ad if rule_caps else None)
-        why = self._over("ad", ad.ad_id, limits, self.history.ad_plays)
-        return ("ad", why) if why else ("", None)
+        return self._over("ad", ad.ad_id, limits)
 
     def _over(
-        self,
-        kind: str,
-        key: str,
-        limits: tuple[Limits | None, ...],
-        count: Callable[[str, datetime, datetime], int],
-    ) -> str | None:
-        hour: int | None = None
-        today: int | None = None
-        for lim in limits:
-            if lim is None:
-                continue
-            if lim.per_hour is not None:
-                hour = count(key, self.hour_ago, self.now) if hour is None else hour
-                if hour >= lim.per_hour:
-                    return f"{kind} {key!r} reached its cap of {lim.per_hour} per hour"
-            if lim.per_day is not None:
-                today = count(key, self.day_start, self.now) if today is None else today
-                if today >= lim.per_day:
-                    return f"{kind} {key!r} reached its cap of {lim.per_day} per day"
-        return None
+        self, kind: str, key: str, limits: tuple[Limits | None, ...]
+    ) -> tuple[str | None, datetime | None]:
+        count = self.history.ad_plays if kind == "ad" else self.history.campaign_plays
+        return over(kind, key, limits, count, self.history, self.at)
 
     def eligible(self, rule: CompiledRule | None, exclude: str | None) -> Callable[[Ad], bool]:
         def ok(ad: Ad) -> bool:
@@ -158,16 +151,16 @@ def _context(
         raise ValueError("decide needs a timezone-aware 'now'")
     local = now.astimezone(rules.tz)
     midnight = datetime.combine(local.date(), time(0), tzinfo=rules.tz)
+    index = index_for(rules, catalog, policy)
+    plays = PlayHistory.of(history)
     return _Context(
         rules=rules,
-        index=index_for(rules, catalog, policy),
-        history=PlayHistory.of(history),
-        now=now,
+        index=index,
+        history=plays,
+        at=Instants(now, now - _HOUR, midnight - _TICK, local.date()),
         local=local,
-        day=local.date(),
-        hour_ago=now - _HOUR,
-        day_start=midnight - _TICK,
         allow_restricted=not audience.possible_minor_present,
+        cache=index.blocks if index.blocks.usable(plays, now) else None,
     )
 
 
@@ -245,7 +238,7 @@ def _house_blocks(ctx: _Context) -> tuple[set[str], set[str], set[str]]:
         per_day = any(
             lim is not None and lim.per_day is not None for lim in (caps.every_ad, caps.every_campaign)
         )
-        recent = ctx.history.ads_played_since(ctx.day_start if per_day else ctx.hour_ago)
+        recent = ctx.history.ads_played_since(ctx.at.day_start if per_day else ctx.at.hour_ago)
         if caps.every_ad:
             ads |= recent
         if caps.every_campaign:
@@ -253,13 +246,13 @@ def _house_blocks(ctx: _Context) -> tuple[set[str], set[str], set[str]]:
     capped_campaigns: set[str] = set()
     for name in sorted(campaigns):
         limits = (caps.every_campaign, caps.campaigns.get(name))
-        why = ctx._over("campaign", name, limits, ctx.history.campaign_plays)
+        why = ctx._over("campaign", name, limits)[0]
         if why:
             ctx.bound.append(why)
             capped_campaigns.add(name)
     blocked: set[str] = set()
     for ad_id in sorted(ads):
-        why = ctx._over("ad", ad_id, (caps.every_ad, caps.ads.get(ad_id)), ctx.history.ad_plays)
+        why = ctx._over("ad", ad_id, (caps.every_ad, caps.ads.get(ad_id)))[0]
         if why:
             ctx.bound.append(why)
             blocked.add(ad_id)

@@ -14,6 +14,7 @@ from datetime import date
 
 from signage.domain import Ad, Catalog
 from signage.rotation import is_restricted
+from signage.targeting.blocks import BlockCache
 from signage.targeting.model import Fallback, PlaySpec
 from signage.targeting.ruleset import CompiledRule, Tier
 
@@ -84,6 +85,7 @@ class CatalogIndex:
         self._resolved: dict[int, tuple[object, tuple[Ad, ...]]] = {}
         self._pools: dict[tuple[int, date, bool], Pool] = {}
         self._tiers: dict[tuple[int, bool], tuple[Tier, date, TierPools]] = {}
+        self.blocks = BlockCache()  # cap and gap verdicts across decisions (signage.targeting.blocks)
 
     @property
     def cache_entries(self) -> int:
