@@ -55,6 +55,7 @@ _BAND_EDGES: dict[AgeBand, tuple[float, float]] = {
     AgeBand.A55_64: (55.0, 65.0),
     AgeBand.A65_PLUS: (65.0, math.inf),
 }
+_EDGE_VALUES = tuple(sorted({edge for pair in _BAND_EDGES.values() for edge in pair}))
 
 
 class Gender(enum.StrEnum):
@@ -110,11 +111,9 @@ class Track:
         if self.age_years is None:
             return {}
         std = self.age_std_years or 1.0
-        return {
-            band: _normal_cdf(band.upper_years, self.age_years, std)
-            - _normal_cdf(band.lower_years, self.age_years, std)
-            for band in AgeBand
-        }
+        # Each edge once (bands share them): the targeting engine asks at every decision.
+        cdf = {edge: _normal_cdf(edge, self.age_years, std) for edge in _EDGE_VALUES}
+        return {band: cdf[high] - cdf[low] for band, (low, high) in _BAND_EDGES.items()}
 
     @property
     def age_band(self) -> AgeBand | None:

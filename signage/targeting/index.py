@@ -83,7 +83,7 @@ class CatalogIndex:
             if is_restricted(ad, restricted_subjects):
                 self.restricted.add(ad.ad_id)
         self._resolved: dict[int, tuple[object, tuple[Ad, ...]]] = {}
-        self._pools: dict[tuple[int, date, bool], Pool] = {}
+        self._pools: dict[tuple[tuple[tuple[str, ...], ...] | None, date, bool], Pool] = {}
         self._tiers: dict[tuple[int, bool], tuple[Tier, date, TierPools]] = {}
         self.blocks = BlockCache()  # cap and gap verdicts across decisions (signage.targeting.blocks)
 
@@ -113,8 +113,9 @@ class CatalogIndex:
 
     def pool(self, spec: PlaySpec | Fallback | None, day: date, allow_restricted: bool) -> Pool:
         """Ads of ``spec`` (None: every ad) valid on ``day``, restricted ones only when allowed."""
-        # Keyed by identity: specs live as long as the rule set that owns this index.
-        key = (id(spec), day, allow_restricted)
+        # Keyed by what the spec names: rules that name the same ads share one pool, built once.
+        names = None if spec is None else (spec.ads, spec.campaigns, spec.subjects)
+        key = (names, day, allow_restricted)
         hit = self._pools.get(key)
         if hit is not None:
             return hit
