@@ -104,7 +104,7 @@ def add_ad(catalog: Path, src: Path, details: AdDetails = AdDetails()) -> AddRes
     if explicit and ad_id != details.ad_id:
         raise LibraryError(f"ad id '{details.ad_id}' is not valid; use lower-case letters, digits, - and _.")
     dest = _library_path(doc, src, ad_id, sha)
-    thumb = doc.base / "thumbs" / f"{ad_id}.jpg"
+    thumb = doc.base / "thumbnails" / f"{ad_id}.jpg"
     created: list[Path] = []
     try:
         if dest != src.resolve() and not dest.exists():
@@ -124,7 +124,7 @@ def add_ad(catalog: Path, src: Path, details: AdDetails = AdDetails()) -> AddRes
             fields["description"] = details.description
         fields["subjects"] = []
         if thumb in created:
-            fields["thumbnail"] = f"thumbs/{thumb.name}"
+            fields["thumbnail"] = f"thumbnails/{thumb.name}"
         fields["sha256"] = sha
         fields["media_info"] = {
             k: v for k, v in (

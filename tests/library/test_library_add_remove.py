@@ -15,7 +15,7 @@ def test_add_a_video_copies_checksums_thumbnails_and_lists_it(catalog: Path, tmp
     assert result.added and result.ad_id == "spring-sale"
     assert result.media == catalog.parent / "media" / "spring-sale.mp4"
     assert result.media.read_bytes() == src.read_bytes()
-    assert (catalog.parent / "thumbs" / "spring-sale.jpg").is_file()
+    assert (catalog.parent / "thumbnails" / "spring-sale.jpg").is_file()
     text = catalog.read_text()
     assert "# Store catalog: keep this comment." in text and "# confirmed by the marketer" in text
     row = next(r for r in list_ads(catalog) if r.ad_id == "spring-sale")
@@ -60,7 +60,7 @@ def test_bad_files_are_refused_and_nothing_is_half_added(
     assert expected in message and name in message and message.count(". ") == 0
     assert catalog.read_bytes() == before
     assert sorted(p.name for p in (catalog.parent / "media").iterdir()) == media_before
-    assert not (catalog.parent / "thumbs").exists()
+    assert not (catalog.parent / "thumbnails").exists()
 
 
 def test_an_id_in_use_is_refused(catalog: Path, tmp_path: Path) -> None:
@@ -74,6 +74,6 @@ def test_remove_keeps_comments_and_the_other_ads(catalog: Path, tmp_path: Path) 
     remove_ad(catalog, added.ad_id, delete_media=True)
     assert [r.ad_id for r in list_ads(catalog)] == ["coffee-morning", "mystery"]
     assert "# The coffee ad a person labelled." in catalog.read_text()
-    assert not added.media.exists() and not (catalog.parent / "thumbs" / "sale.jpg").exists()
+    assert not added.media.exists() and not (catalog.parent / "thumbnails" / "sale.jpg").exists()
     with pytest.raises(LibraryError, match="no ad 'sale'"):
         remove_ad(catalog, "sale")
