@@ -88,3 +88,16 @@ def test_a_new_subject_works_without_retraining(tmp_path: Path) -> None:
     custom = SubjectClassifier(subjects)
     assert custom.classify(_png(tmp_path, "chelsea", data.chelsea())).top_ids(1) == ("cats",)
     assert custom.classify(_png(tmp_path, "coffee", data.coffee())).top_ids(1) == ("coffee-shop",)
+
+
+def test_evaluate_reports_accuracy_on_a_labelled_folder(classifier: SubjectClassifier, tmp_path: Path) -> None:
+    from classifier.subjects.evaluate import evaluate
+
+    _png(tmp_path, "coffee", data.coffee())
+    _png(tmp_path, "cat", data.chelsea())
+    _png(tmp_path, "cat2", data.chelsea()[::-1])
+    (tmp_path / "labels.csv").write_text("file,subject\ncoffee.png,drinks\ncat.png,pets\ncat2.png,pets\n")
+    reports = evaluate(tmp_path, classifier, with_head=True)
+    zero_shot = reports["zero_shot"]
+    assert zero_shot.images == 3 and zero_shot.top1 == pytest.approx(1.0) and zero_shot.top3 == 1.0
+    assert reports["with_head_2fold"].images == 3
