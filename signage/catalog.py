@@ -92,7 +92,10 @@ def _resolve(base: Path, path: Path) -> Path:
 
 
 def entry_to_ad(entry: AdEntry, base: Path, *, default_image_s: float, probe: bool) -> Ad:
-    """Build the runtime Ad; raises MediaError when the media cannot be played."""
+    """Build the runtime Ad; raises MediaError when the media cannot be played.
+
+    Without ``probe`` the file is only required to exist and the duration comes from the entry.
+    """
     media = _resolve(base, entry.media)
     kind = media_kind(media)
     duration = entry.duration_s
@@ -102,13 +105,20 @@ def entry_to_ad(entry: AdEntry, base: Path, *, default_image_s: float, probe: bo
             duration = info.duration_s
     elif not media.is_file():
         raise MediaError(f"media file {media} does not exist")
-    if kind is MediaKind.VIDEO and duration is None:
-        duration = entry.media_info.duration_s if entry.media_info else None
+    return declared_ad(entry, media, kind, duration, default_image_s)
+
+
+def declared_ad(
+    entry: AdEntry, media: Path, kind: MediaKind, duration_s: float | None, default_image_s: float
+) -> Ad:
+    """The Ad as the catalog entry declares it (no media check)."""
+    if duration_s is None and entry.media_info is not None:
+        duration_s = entry.media_info.duration_s
     return Ad(
         ad_id=entry.id,
         media=media,
         kind=kind,
-        duration_s=float(duration or default_image_s),
+        duration_s=float(duration_s or entry.duration_s or default_image_s),
         advertiser=entry.advertiser,
         campaign=entry.campaign,
         title=entry.title,
@@ -120,6 +130,22 @@ def entry_to_ad(entry: AdEntry, base: Path, *, default_image_s: float, probe: bo
         weight=entry.weight,
         cost_per_play=entry.cost_per_play,
     )
+
+
+def declared_catalog(path: Path, *, default_image_s: float = 8.0) -> Catalog:
+    """Every ad the file lists, playable or not: what a rule check needs (names, not media)."""
+    spec = load_model(path, CatalogFile)
+    base = path.resolve().parent
+    ads = []
+    for entry in spec.ads:
+        media = _resolve(base, entry.media)
+        try:
+            kind = media_kind(media)
+        except MediaError:
+            kind = MediaKind.VIDEO
+        ads.append(declared_ad(entry, media, kind, None, default_image_s))
+    standby = _resolve(base, spec.standby) if spec.standby else None
+    return Catalog(ads=tuple(ads), standby=standby)
 
 
 def load_catalog(path: Path, *, probe: bool = True, default_image_s: float = 8.0) -> Catalog:

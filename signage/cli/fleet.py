@@ -10,7 +10,7 @@ from typing import Annotated
 import sqlalchemy as sa
 import typer
 
-from signage.cli.player import ConfigOption, settings_or_exit, setup_logging
+from signage.cli.common import ConfigOption, settings_or_exit, setup_logging
 from signage.store.engine import describe_url, make_engine
 from signage.store.migrate import head_revision, upgrade
 from signage.store.writer import one_line

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from signage.settings import PROJECT_ROOT, Settings, load_settings
-from signage.yamlconf import ConfigError
+from signage.cli.common import ConfigOption, settings_or_exit, setup_logging
+from signage.settings import PROJECT_ROOT, Settings
 
-log = logging.getLogger("signage")
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="Device settings file (signage.yaml); built-in defaults when omitted."
-    ),
-]
 HeadlessOption = Annotated[bool, typer.Option("--headless", help="No window: SDL dummy video driver.")]
 DurationOption = Annotated[
     float | None, typer.Option("--duration", min=0.1, help="Stop by itself after this many seconds.")
@@ -28,19 +19,6 @@ ScreenshotsOption = Annotated[
 ]
 WindowedOption = Annotated[bool, typer.Option("--windowed", help="A window instead of full screen.")]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Seed the rotation (repeatable runs).")]
-
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-
-
-def settings_or_exit(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        for finding in exc.findings:
-            typer.echo(str(finding), err=True)
-        raise typer.Exit(2) from exc
 
 
 def _run(settings: Settings, headless: bool, duration: float | None, shots: Path | None, windowed: bool,

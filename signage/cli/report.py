@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import Engine
 
-from signage.settings import Settings, load_settings
+from signage.cli.common import settings_or_exit
+from signage.settings import Settings
 from signage.yamlconf import ConfigError
 
 ConfigOption = Annotated[
@@ -22,15 +23,6 @@ DbOption = Annotated[
     str | None,
     typer.Option("--database-url", help="Database to read (default: web.database_url, else the device's)."),
 ]
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        for finding in exc.findings:
-            typer.echo(str(finding), err=True)
-        raise typer.Exit(2) from exc
 
 
 def _engine(settings: Settings, url: str | None) -> Engine:
@@ -110,7 +102,7 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in FORMATS:
             raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
-        settings = _settings(config)
+        settings = settings_or_exit(config)
         f = ReportFilter(
             advertiser=advertiser,
             campaign=campaign,
@@ -143,7 +135,7 @@ def register(app: typer.Typer) -> None:
 
         from signage.web.app import WebConfig, create_app
 
-        settings = _settings(config)
+        settings = settings_or_exit(config)
         engine = _engine(settings, database_url)
         web = settings.web
         config_ = WebConfig(
@@ -186,7 +178,7 @@ def register(app: typer.Typer) -> None:
             password = sys.stdin.readline().rstrip("\n")
         else:
             password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-        engine = _engine(_settings(config), database_url)
+        engine = _engine(settings_or_exit(config), database_url)
         try:
             user = add_user(engine, username, password, Role(role), advertiser, datetime.now(UTC))
         except UserError as exc:
@@ -201,5 +193,5 @@ def register(app: typer.Typer) -> None:
         """The dashboard accounts."""
         from signage.web.users import list_users
 
-        for user in list_users(_engine(_settings(config), database_url)):
+        for user in list_users(_engine(settings_or_exit(config), database_url)):
             typer.echo(f"{user.username}\t{user.role.value}\t{user.advertiser or ''}")

@@ -9,16 +9,17 @@ from typing import Annotated
 
 import typer
 
-from signage.catalog import CatalogFile, load_catalog
-from signage.domain import Ad, Catalog, MediaKind
-from signage.settings import Settings, load_settings
+from signage.catalog import declared_catalog, load_catalog
+from signage.cli.common import settings_or_exit
+from signage.domain import Catalog
+from signage.settings import Settings
 from signage.targeting.checker import check_rules
 from signage.targeting.decide import explain
 from signage.targeting.loader import build_ruleset, read_rule_file
 from signage.targeting.model import RuleFile
 from signage.targeting.ruleset import RuleSet
 from signage.targeting.simulate import AudienceSyntaxError, parse_audience, simulate_day
-from signage.yamlconf import ConfigError, Finding, LocatedDocument, load_model
+from signage.yamlconf import ConfigError, Finding, LocatedDocument
 
 ConfigOption = Annotated[
     Path | None,
@@ -30,16 +31,6 @@ CatalogOption = Annotated[
 FilesArgument = Annotated[
     list[Path] | None, typer.Argument(help="Rule files (default: the settings').", show_default=False)
 ]
-_VIDEO = {".mp4", ".mkv", ".webm", ".mov", ".avi"}
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        for finding in exc.findings:
-            typer.echo(str(finding), err=True)
-        raise typer.Exit(2) from exc
 
 
 def catalog_for_rules(path: Path, image_s: float) -> Catalog:
@@ -47,32 +38,10 @@ def catalog_for_rules(path: Path, image_s: float) -> Catalog:
 
     Rule checks need the names, not the media, so an ad whose file is missing still counts.
     """
-    spec = load_model(path, CatalogFile)
     playable = load_catalog(path, probe=True, default_image_s=image_s)
     have = {ad.ad_id for ad in playable.ads}
-    extra = []
-    for entry in spec.ads:
-        if entry.id in have:
-            continue
-        duration = entry.duration_s or (entry.media_info.duration_s if entry.media_info else None)
-        extra.append(
-            Ad(
-                ad_id=entry.id,
-                media=entry.media,
-                kind=MediaKind.VIDEO if entry.media.suffix.lower() in _VIDEO else MediaKind.IMAGE,
-                duration_s=float(duration or image_s),
-                advertiser=entry.advertiser,
-                campaign=entry.campaign,
-                title=entry.title,
-                subjects=entry.effective_subjects(),
-                restricted=entry.restricted,
-                valid_from=entry.valid_from,
-                valid_until=entry.valid_until,
-                weight=entry.weight,
-                cost_per_play=entry.cost_per_play,
-            )
-        )
-    return Catalog(ads=playable.ads + tuple(extra), standby=playable.standby, skipped=playable.skipped)
+    extra = tuple(ad for ad in declared_catalog(path, default_image_s=image_s).ads if ad.ad_id not in have)
+    return Catalog(ads=playable.ads + extra, standby=playable.standby, skipped=playable.skipped)
 
 
 def _load(files: list[Path], settings: Settings) -> tuple[RuleSet | None, list[Finding]]:
@@ -134,7 +103,7 @@ def register(app: typer.Typer) -> None:
         config: ConfigOption = None,
     ) -> None:
         """Validate rule files: every problem as FILE:LINE:COLUMN: message. Exit 1 on any error."""
-        settings = _settings(config)
+        settings = settings_or_exit(config)
         paths = list(files or settings.rules)
         rules, findings = _load(paths, settings)
         if rules is not None:
@@ -169,7 +138,7 @@ def register(app: typer.Typer) -> None:
         """What would play for this audience at this time, the rule, why, and the runner-up."""
         import random
 
-        settings = _settings(config)
+        settings = settings_or_exit(config)
         rules = _rules_or_exit(list(files or settings.rules), settings)
         cat = catalog_for_rules(catalog or settings.catalog, settings.display.image_duration_s)
         when = _parse_at(at, settings)
