@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from signage.settings import Settings, load_settings
+from signage.cli.common import ConfigOption, settings_or_exit
 from signage.yamlconf import ConfigError
 
 if TYPE_CHECKING:
@@ -17,9 +17,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("signage")
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Device settings file (signage.yaml).")
-]
 CatalogOption = Annotated[
     Path | None, typer.Option("--catalog", help="Catalog file; default: the one in the settings.")
 ]
@@ -37,17 +34,8 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        for finding in exc.findings:
-            typer.echo(str(finding), err=True)
-        raise typer.Exit(2) from exc
-
-
 def _catalog(config: Path | None, catalog: Path | None) -> Path:
-    return catalog if catalog is not None else _settings(config).catalog
+    return catalog if catalog is not None else settings_or_exit(config).catalog
 
 
 def _classifier(config: Path | None, catalog: Path, subjects: Path | None, ocr: bool) -> SubjectClassifier:
@@ -55,7 +43,7 @@ def _classifier(config: Path | None, catalog: Path, subjects: Path | None, ocr: 
     from classifier.subjects.ocr import OcrEngine
     from signage.library.subjects import load_taxonomy, subjects_file_for
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     try:
         taxonomy = load_taxonomy(subjects or subjects_file_for(catalog), settings.policy.restricted_subjects)
     except ConfigError as exc:
