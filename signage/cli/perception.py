@@ -12,8 +12,9 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from signage.cli.common import ConfigOption, settings_or_exit
 from signage.domain import EMOTIONS, Track
-from signage.settings import PROJECT_ROOT, load_settings
+from signage.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,7 @@ def perceive(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of a table.")
     ] = False,
-    settings_file: Annotated[
-        Path | None, typer.Option("--settings", help="signage.yaml with a perception section.")
-    ] = None,
+    config: ConfigOption = None,
     models_dir: Annotated[Path, typer.Option("--models", help="Folder with manifest.yaml.")] = PROJECT_ROOT
     / "models",
     no_attributes: Annotated[
@@ -48,7 +47,7 @@ def perceive(
     if not is_camera and not Path(source).is_file():
         typer.echo(f"error: the video file {source} does not exist", err=True)
         raise typer.Exit(2)
-    settings = load_settings(settings_file).perception
+    settings = settings_or_exit(config).perception
     model = None
     if not no_attributes:
         from classifier.attributes import AttributeModel, ModelError
