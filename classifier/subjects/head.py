@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-# Shrinks the head's weight as examples accumulate: with n examples it gets n / (n + HALF_WEIGHT_AT).
-HALF_WEIGHT_AT = 12.0
-MAX_WEIGHT = 0.8
+# The head's say grows with the examples behind it, n / (n + HALF_WEIGHT_AT), and never exceeds
+# MAX_WEIGHT: a linear head on a few dozen ads is noisier than the zero-shot prior it refines.
+HALF_WEIGHT_AT = 30.0
+MAX_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ def fit_head(examples: Sequence[Example], *, l2: float = 1e-2, steps: int = 100)
     x = np.stack(rows).astype(np.float64) * np.sqrt(len(rows[0]))
     onehot = np.eye(len(subject_ids))[labels]
     dim, k = x.shape[1], len(subject_ids)
+    # Class-balanced weights: a store with forty fashion ads and two health ads must not learn
+    # "probably fashion" as its prior; every confirmed subject counts equally.
+    counts = onehot.sum(axis=0)
+    sample_w = (len(labels) / (k * counts))[labels][:, None]
 
     def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = theta[: dim * k].reshape(dim, k), theta[dim * k :]
@@ -82,8 +87,8 @@ def fit_head(examples: Sequence[Example], *, l2: float = 1e-2, steps: int = 100)
         p = np.exp(logits)
         p /= p.sum(axis=1, keepdims=True)
         n = len(x)
-        loss = -float(np.sum(onehot * np.log(p + 1e-12))) / n + l2 * float(np.sum(w * w))
-        diff = (p - onehot) / n
+        loss = -float(np.sum(sample_w * onehot * np.log(p + 1e-12))) / n + l2 * float(np.sum(w * w))
+        diff = sample_w * (p - onehot) / n
         grad = np.concatenate([(x.T @ diff + 2 * l2 * w).ravel(), diff.sum(axis=0)])
         return loss, grad
 
