@@ -16,7 +16,9 @@ from classifier.crop import CROP_SIZE
 WEIGHTS_NAME = "face_attributes.pt"
 
 
-def export(net: AttributeNet, result: TrainResult, cfg: TrainConfig, out_dir: Path) -> Path:
+def export(net: AttributeNet, result: TrainResult, cfg: TrainConfig, out_dir: Path,
+           commands: list[str] | None = None) -> Path:
+    """``commands``: the command lines that produced these weights, in order (a resumed run appends)."""
     input_size = cfg.input_size
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / WEIGHTS_NAME
@@ -49,12 +51,21 @@ def export(net: AttributeNet, result: TrainResult, cfg: TrainConfig, out_dir: Pa
                          "the validation folder (PublicTest) is the held-out test",
             },
         },
-        "training": {"epochs": result.epochs, "seed": cfg.seed, "views": cfg.views, "lr": cfg.lr},
+        "training": {"epochs": result.epochs, "seed": cfg.seed, "views": cfg.views, "lr": cfg.lr,
+                     "commands": commands or []},
         "calibration": asdict(result.calibration),
         "metrics": {"calibration_split": asdict(result.calibration_metrics)},
     }
     write_entry(out_dir, ENTRY_NAME, entry)
     return path
+
+
+def previous_commands(models_dir: Path) -> list[str]:
+    try:
+        entry = read_manifest(models_dir)["models"].get(ENTRY_NAME) or {}
+    except Exception:  # no manifest yet: nothing to continue from
+        return []
+    return list((entry.get("training") or {}).get("commands") or [])
 
 
 def record_test_metrics(models_dir: Path, metrics: dict[str, Any], command: str) -> None:

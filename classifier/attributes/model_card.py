@@ -54,6 +54,11 @@ def render(entry: dict[str, Any]) -> str:
     for name, info in data.items():
         lines.append(f"- **{name}**: {info.get('n_train')} train, {info.get('n_calibration')} calibration; "
                      f"{info.get('split')}.")
+    commands = (entry.get("training") or {}).get("commands") or []
+    if commands:
+        lines += ["", "Trained with (seeded; the second command resumes the first's checkpoint with a longer "
+                  "cosine schedule):", ""]
+        lines += [f"    {c}" for c in commands]
     lines += ["", "## Held-out results", ""]
     if not test:
         lines += ["Not evaluated yet: run `signage evaluate ... --record`.", ""]

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train the age/gender/emotion model (seeded, resumable) and pin it in OUT/manifest.yaml."""
         _logging()
-        from classifier.attributes.export import export
+        from classifier.attributes.export import export, previous_commands
         from classifier.attributes.training import TrainConfig, train
 
         for name, folder in (("--utkface", utkface), ("--fer2013", fer2013)):
@@ -57,7 +57,9 @@ def register(app: typer.Typer) -> None:
         cfg = TrainConfig(utkface=utkface, fer2013=fer2013, work_dir=work_dir, epochs=epochs, seed=seed,
                           views=views, threads=threads, limit=limit, input_size=input_size)
         net, result = train(cfg, resume=resume)
-        path = export(net, result, cfg, out)
+        command = "signage " + shlex.join(sys.argv[1:])
+        commands = [*previous_commands(out), command] if resume else [command]
+        path = export(net, result, cfg, out, commands)
         typer.echo(f"wrote {path} (calibration split: {result.calibration_metrics})")
 
     @app.command("evaluate")
