@@ -50,8 +50,11 @@ def perceive(
     settings = settings_or_exit(config).perception
     model = None
     if not no_attributes:
+        import torch
+
         from classifier.attributes import AttributeModel, ModelError
 
+        torch.set_num_threads(1)  # as in the player (see factory): batched on one thread, no oversubscription
         try:
             model = AttributeModel.load(models_dir)
         except ModelError as exc:
@@ -171,7 +174,7 @@ def _print_table(summary: dict[str, Any]) -> None:
         "minor?",
         "n",
     ):
-        table.add_column(name, justify="right" if name not in ("emotion", "seen (s)") else "left")
+        table.add_column(name, justify="left" if name in ("emotion", "seen (s)") else "right", no_wrap=True)
     tracks = summary["tracks"]
     assert isinstance(tracks, list)
     for t in tracks:
@@ -194,7 +197,7 @@ def _print_table(summary: dict[str, Any]) -> None:
             minor,
             str(t["samples"]),
         )
-    console = Console()
+    console = Console(width=max(Console().width, 120))  # piped output would otherwise wrap at 80
     console.print(table)
     console.print(
         f"{summary['frames']} frames ({summary['video_seconds']} s of video) at {summary['processing_fps']} frames/s;"
