@@ -127,7 +127,7 @@ class Tracker:
             state.before_reentry = copy.deepcopy(state)
             state.last_classified = None  # check who came back at once
             self._live[state.track_id] = state
-            log.info("track %d re-entered after %.1f s away", state.track_id, now_mono - state.last_seen)
+            log.debug("track %d re-entered after %.1f s away", state.track_id, now_mono - state.last_seen)
             self._see(state, unmatched[fi], now_mono, revived=True)
         taken = {fi for _, fi in pairs}
         for i, face in enumerate(unmatched):
