@@ -19,7 +19,7 @@ from classifier.attributes.calibration import expected_calibration_error
 from classifier.attributes.datasets import AGE_BANDS, age_band, crop_all, list_fer, list_utkface
 from classifier.attributes.model import AttributeModel
 from classifier.attributes.network import EMOTIONS
-from classifier.crop import FaceCropper
+from classifier.crop import CROP_SIZE, FaceCropper
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,9 @@ def evaluate(model: AttributeModel, utkface: Path | None, fer2013: Path | None,
              plots: Path | None = None) -> EvaluationReport:
     if utkface is None and fer2013 is None:
         raise ValueError("evaluate needs --utkface or --fer2013 (or both).")
-    cropper = FaceCropper(size=model.input_size)
+    # Crop at CROP_SIZE as the run time does; predict() then shrinks to the network input exactly as
+    # training did. Cropping straight at the input size would resample differently.
+    cropper = FaceCropper(size=CROP_SIZE)
     all_crops: list[np.ndarray] = []
     age_mae = gender_acc = gender_ece = within = None
     by_band: dict[str, GroupMetrics] = {}
@@ -113,7 +115,7 @@ def evaluate(model: AttributeModel, utkface: Path | None, fer2013: Path | None,
     try:
         if utkface is not None:
             samples = list_utkface(utkface)
-            crops, found = crop_all([s.path for s in samples], model.input_size, "utkface", cropper)
+            crops, found = crop_all([s.path for s in samples], CROP_SIZE, "utkface", cropper)
             all_crops.append(crops)
             n_utk, found_utk = len(samples), int(found.sum())
             age = np.array([s.age for s in samples], float)
@@ -134,7 +136,7 @@ def evaluate(model: AttributeModel, utkface: Path | None, fer2013: Path | None,
         fer_pred = labels = None
         if fer2013 is not None:
             fer_samples = list_fer(fer2013)
-            crops, found = crop_all([s.path for s in fer_samples], model.input_size, "fer2013", cropper)
+            crops, found = crop_all([s.path for s in fer_samples], CROP_SIZE, "fer2013", cropper)
             all_crops.append(crops)
             n_fer, found_fer = len(fer_samples), int(found.sum())
             labels = np.array([s.emotion for s in fer_samples])
