@@ -27,10 +27,22 @@ def over_time(report: Report) -> Figure:
     days = np.array([d.day for d in report.days], dtype="datetime64[D]")
     ax.bar(days, [d.plays for d in report.days], color=_GREY, label="plays")
     ax.plot(days, [d.viewers for d in report.days], color=_BLUE, marker="o", markersize=3, label="viewers")
-    ax.plot(days, [d.ots for d in report.days], color=_ORANGE, linewidth=1, label="opportunities to see")
+    ax.plot(
+        days, [d.ots for d in report.days], color=_ORANGE, linewidth=1, marker="s", markersize=3,
+        label="opportunities to see",
+    )  # fmt: skip
     ax.set_title("Plays, opportunities to see and viewers per day")
     ax.set_ylabel("count per day")
     ax.legend(loc="upper left", fontsize=8)
+    if len(days):
+        # Whole days on the axis, with a day of margin, so one or two days do not read as hours.
+        import matplotlib.dates as mdates
+
+        one_day = np.timedelta64(1, "D")
+        ax.set_xlim(days.min() - one_day, days.max() + one_day)
+        span_days = int((days.max() - days.min()) / one_day) + 2
+        ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, span_days // 8)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
     fig.autofmt_xdate()
     return fig
 
@@ -46,8 +58,16 @@ def heatmap(report: Report) -> Figure:
     ax.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
     ax.set_xlabel(f"hour of day ({report.timezone})")
     for rank, peak in enumerate(report.peaks, start=1):
-        ax.text(peak.hour, peak.weekday, str(rank), ha="center", va="center", color=_ORANGE,
-                fontsize=10, fontweight="bold")
+        ax.text(
+            peak.hour,
+            peak.weekday,
+            str(rank),
+            ha="center",
+            va="center",
+            color=_ORANGE,
+            fontsize=10,
+            fontweight="bold",
+        )
     ax.set_title("Viewers by weekday and hour (numbers mark the peaks)")
     fig.colorbar(image, ax=ax, label="viewers")
     return fig
