@@ -49,8 +49,31 @@ def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
 
 def make_commercial(path: Path) -> None:
     proc = subprocess.Popen(
-        ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{W}x{H}", "-r", str(FPS),
-         "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", str(path)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "bgr24",
+            "-s",
+            f"{W}x{H}",
+            "-r",
+            str(FPS),
+            "-i",
+            "-",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
         stdin=subprocess.PIPE,
     )
     assert proc.stdin is not None
@@ -100,8 +123,10 @@ def main() -> None:
         video, still = Path(tmp) / "commercial-1080p.mp4", Path(tmp) / "poster-1080p.png"
         t0 = time.perf_counter()
         make_commercial(video)
-        print(f"generated {video.name}: {SECONDS} s, {W}x{H} H.264, {video.stat().st_size / 1e6:.1f} MB "
-              f"in {time.perf_counter() - t0:.0f} s")
+        print(
+            f"generated {video.name}: {SECONDS} s, {W}x{H} H.264, {video.stat().st_size / 1e6:.1f} MB "
+            f"in {time.perf_counter() - t0:.0f} s"
+        )
         cv2.imwrite(str(still), cv2.resize(np.ascontiguousarray(data.coffee()[:, :, ::-1]), (W, H)))
 
         w0 = time.perf_counter()
@@ -118,11 +143,15 @@ def main() -> None:
 
         per_minute = 60.0 / SECONDS
         print(f"frames classified per video: {len(frames) // args.repeats}")
-        print(f"video  : {video_wall * per_minute:.2f} s wall / {video_cpu * per_minute:.2f} s CPU "
-              f"per minute of 1080p video (frame sampling alone {sample_wall:.2f} s wall, {sample_cpu:.2f} s CPU)")
+        print(
+            f"video  : {video_wall * per_minute:.2f} s wall / {video_cpu * per_minute:.2f} s CPU "
+            f"per minute of 1080p video (frame sampling alone {sample_wall:.2f} s wall, {sample_cpu:.2f} s CPU)"
+        )
         print(f"image  : {image_wall:.2f} s wall / {image_cpu:.2f} s CPU per 1080p still")
-        print(f"baseline (OpenCV decodes every frame, no classification): {base_wall * per_minute:.2f} s wall / "
-              f"{base_cpu * per_minute:.2f} s CPU per minute")
+        print(
+            f"baseline (OpenCV decodes every frame, no classification): {base_wall * per_minute:.2f} s wall / "
+            f"{base_cpu * per_minute:.2f} s CPU per minute"
+        )
         print(f"ratio baseline / ours: {base_wall / video_wall:.1f}x wall, {base_cpu / video_cpu:.1f}x CPU")
         print("video subjects: " + ", ".join(f"{s.subject_id} {s.score:.2f}" for s in scores.scores[:3]))
     print(f"load average at end: {os.getloadavg()[0]:.1f}")

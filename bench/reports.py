@@ -55,7 +55,7 @@ def _play_select(n: int, dialect: str) -> str:
         SELECT {pid}, 'screen-' || ((n * 31) % {SCREENS}), 'ad-' || {ad}, 'adv-' || (({ad} / 4) % 40),
                'campaign-' || ({ad} / 4), 'default', {started}, NULL, 15.0, 15.0,
                CASE WHEN n % 20 = 0 THEN 'skipped' WHEN n % 11 = 0 THEN 'interrupted' ELSE 'completed' END,
-               '', {'1' if dialect == 'sqlite' else 'true'}, 0, 0, NULL"""
+               '', {"1" if dialect == "sqlite" else "true"}, 0, 0, NULL"""
 
 
 def _impression_select(dialect: str) -> str:
@@ -63,8 +63,9 @@ def _impression_select(dialect: str) -> str:
     started = "'2026-01-01 00:00:00'" if dialect == "sqlite" else "timestamptz '2026-01-01 00:00:00+00'"
     ots = "((n * 13) % 7)"
     viewers = f"({ots} * ((n * 17) % 4) / 4)"
-    comp = ", ".join(f"CASE WHEN (n * 5) % 16 = {i} THEN {viewers} ELSE 0 END"
-                     for i in range(len(COMPOSITION_COLUMNS)))
+    comp = ", ".join(
+        f"CASE WHEN (n * 5) % 16 = {i} THEN {viewers} ELSE 0 END" for i in range(len(COMPOSITION_COLUMNS))
+    )
     true = "1" if dialect == "sqlite" else "true"
     return f"""
         SELECT {pid}, 'screen-' || ((n * 31) % {SCREENS}), {started}, 1.0, {true},
@@ -75,8 +76,10 @@ def _impression_select(dialect: str) -> str:
 
 def _series(n: int, dialect: str, where: str = "") -> str:
     if dialect == "sqlite":
-        return (f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) "
-                f"{{select}} FROM s {where}")
+        return (
+            f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) "
+            f"{{select}} FROM s {where}"
+        )
     return f"{{select}} FROM generate_series(1::bigint, {n}) AS s(n) {where}"
 
 
@@ -95,7 +98,9 @@ def generate(engine: sa.Engine, n: int) -> float:
             t.indexes.update(saved[t.name])
     dialect = engine.dialect.name
     with engine.begin() as conn:
-        conn.execute(sa.text(f"INSERT INTO play {_series(n, dialect).format(select=_play_select(n, dialect))}"))
+        conn.execute(
+            sa.text(f"INSERT INTO play {_series(n, dialect).format(select=_play_select(n, dialect))}")
+        )
         # About one play in nine had no camera: no impression row, as in the product.
         series = _series(n, dialect, "WHERE n % 9 <> 0").format(select=_impression_select(dialect))
         conn.execute(sa.text(f"INSERT INTO impression {series}"))
@@ -127,10 +132,18 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
 def python_baseline(engine: sa.Engine) -> int:
     """The same campaign's totals, summed row by row in Python."""
     i, p = IMPRESSION.c, PLAY.c
-    query = (sa.select(p.ad_id, p.started_at, i.ots, i.viewers, i.attention_s,
-                       *(IMPRESSION.c[name] for _, _, name in COMPOSITION_COLUMNS))
-             .select_from(PLAY.outerjoin(IMPRESSION, i.play_id == p.play_id))
-             .where(p.campaign == CAMPAIGN, p.outcome.in_(("completed", "interrupted"))))
+    query = (
+        sa.select(
+            p.ad_id,
+            p.started_at,
+            i.ots,
+            i.viewers,
+            i.attention_s,
+            *(IMPRESSION.c[name] for _, _, name in COMPOSITION_COLUMNS),
+        )
+        .select_from(PLAY.outerjoin(IMPRESSION, i.play_id == p.play_id))
+        .where(p.campaign == CAMPAIGN, p.outcome.in_(("completed", "interrupted")))
+    )
     totals: dict[str, list[float]] = {}
     with engine.connect() as conn:
         for row in conn.execute(query):
@@ -171,9 +184,16 @@ def bench(name: str, engine: sa.Engine, n: int, repeat: int, fleet: bool) -> Non
     else:
         print(f"{name}: reusing {n:,} plays already generated")
     now = datetime(2026, 7, 1, tzinfo=UTC)
-    cases = (("campaign", ReportFilter(campaign=CAMPAIGN)), ("advertiser", ReportFilter(advertiser=ADVERTISER)),
-             ("campaign, one month", ReportFilter(campaign=CAMPAIGN, date_from=datetime(2026, 3, 1).date(),
-                                                 date_to=datetime(2026, 3, 31).date())))
+    cases = (
+        ("campaign", ReportFilter(campaign=CAMPAIGN)),
+        ("advertiser", ReportFilter(advertiser=ADVERTISER)),
+        (
+            "campaign, one month",
+            ReportFilter(
+                campaign=CAMPAIGN, date_from=datetime(2026, 3, 1).date(), date_to=datetime(2026, 3, 31).date()
+            ),
+        ),
+    )
     campaign_s = 0.0
     for label, f in cases:
 
@@ -191,8 +211,10 @@ def bench(name: str, engine: sa.Engine, n: int, repeat: int, fleet: bool) -> Non
         fleet_s, whole = timed(lambda: build_report(engine, ReportFilter(), TZ, now=now), 1)
         print(f"{name}: full report, whole fleet         {whole.total.plays:>10,} plays  {fleet_s:7.3f} s")  # type: ignore[attr-defined]
     base_s, base_plays = timed(lambda: python_baseline(engine), 1)
-    print(f"{name}: baseline, campaign summed in Python {base_plays:>9,} plays  {base_s:7.3f} s  "
-          f"(full SQL report / Python totals-only baseline = {campaign_s / base_s:.2f})")
+    print(
+        f"{name}: baseline, campaign summed in Python {base_plays:>9,} plays  {base_s:7.3f} s  "
+        f"(full SQL report / Python totals-only baseline = {campaign_s / base_s:.2f})"
+    )
 
 
 def main() -> None:
@@ -206,7 +228,13 @@ def main() -> None:
     parser.add_argument("--fleet", action="store_true", help="also time a report over every play (slow)")
     args = parser.parse_args()
     if not args.skip_sqlite:
-        bench("sqlite", tune_for_reports(make_engine(f"sqlite:///{args.sqlite_path}")), args.plays, args.repeat, args.fleet)
+        bench(
+            "sqlite",
+            tune_for_reports(make_engine(f"sqlite:///{args.sqlite_path}")),
+            args.plays,
+            args.repeat,
+            args.fleet,
+        )
     if not args.skip_postgres:
         reason = unreachable_reason(args.postgres_url)
         if reason:
@@ -215,7 +243,13 @@ def main() -> None:
         admin = sa.create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{PG_SCHEMA}"'))
-        bench("postgresql", make_engine(with_search_path(args.postgres_url, PG_SCHEMA)), args.plays, args.repeat, args.fleet)
+        bench(
+            "postgresql",
+            make_engine(with_search_path(args.postgres_url, PG_SCHEMA)),
+            args.plays,
+            args.repeat,
+            args.fleet,
+        )
 
 
 if __name__ == "__main__":

@@ -146,6 +146,7 @@ class FaceCropper:
             result = self._get_detector().process(image)
         if not result.detections:
             return None
+
         def area(d: Any) -> float:
             rb = d.location_data.relative_bounding_box
             return float(rb.width * rb.height)

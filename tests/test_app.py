@@ -56,9 +56,11 @@ def test_headless_run_plays_records_and_screenshots(tmp_path: Path, monkeypatch:
     assert code == 0
     assert os.environ.get("SDL_VIDEODRIVER") == "dummy"
 
-    rows = sqlite3.connect(settings.data_dir / "signage.db").execute(
-        "select ad_id, outcome, actual_s from play order by started_at"
-    ).fetchall()
+    rows = (
+        sqlite3.connect(settings.data_dir / "signage.db")
+        .execute("select ad_id, outcome, actual_s from play order by started_at")
+        .fetchall()
+    )
     assert {r[0] for r in rows} == {"red", "green", "blue"}  # the corrupt file never reaches the screen
     assert all(r[1] in ("completed", "interrupted") for r in rows)
     assert rows[-1][1] == "interrupted" and all(r[1] == "completed" for r in rows[:-1])

@@ -42,8 +42,15 @@ def fit_age_scale(age_mean: np.ndarray, laplace_scale: np.ndarray, age: np.ndarr
     return float(np.mean(np.abs(age - age_mean) / laplace_scale))
 
 
-def fit(age_mean: np.ndarray, laplace_scale: np.ndarray, age: np.ndarray, gender_logit: np.ndarray,
-        female: np.ndarray, emotion_logits: np.ndarray, emotion: np.ndarray) -> Calibration:
+def fit(
+    age_mean: np.ndarray,
+    laplace_scale: np.ndarray,
+    age: np.ndarray,
+    gender_logit: np.ndarray,
+    female: np.ndarray,
+    emotion_logits: np.ndarray,
+    emotion: np.ndarray,
+) -> Calibration:
     return Calibration(
         gender_temperature=fit_temperature(gender_nll, gender_logit, female.astype(bool)),
         emotion_temperature=fit_temperature(emotion_nll, emotion_logits, emotion.astype(int)),

@@ -28,8 +28,14 @@ _UTK_NAME = re.compile(r"^(\d{1,3})_([01])_(\d)_")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 # Age bands of the audience snapshot; used for stratifying and for the fairness tables.
 AGE_BANDS: tuple[tuple[str, int, int], ...] = (
-    ("child", 0, 12), ("teen", 13, 17), ("18-24", 18, 24), ("25-34", 25, 34), ("35-44", 35, 44),
-    ("45-54", 45, 54), ("55-64", 55, 64), ("65+", 65, 200),
+    ("child", 0, 12),
+    ("teen", 13, 17),
+    ("18-24", 18, 24),
+    ("25-34", 25, 34),
+    ("35-44", 35, 44),
+    ("45-54", 45, 54),
+    ("55-64", 55, 64),
+    ("65+", 65, 200),
 )
 SEED = 20261121  # the default seed of every split and of training
 CACHE_VERSION = 1  # bump when the crop geometry changes, so stale caches are not reused
@@ -102,8 +108,9 @@ def list_fer(folder: Path) -> list[FerSample]:
     return samples
 
 
-def stratified_split(strata: Sequence[str], test_fraction: float, calibration_fraction: float,
-                     seed: int) -> Split:
+def stratified_split(
+    strata: Sequence[str], test_fraction: float, calibration_fraction: float, seed: int
+) -> Split:
     """Per stratum, a seeded shuffle; the first part is test, the next calibration, the rest train."""
     by_stratum: dict[str, list[int]] = defaultdict(list)
     for index, key in enumerate(strata):
@@ -118,19 +125,24 @@ def stratified_split(strata: Sequence[str], test_fraction: float, calibration_fr
         n_test = round(len(members) * test_fraction)
         n_cal = round(len(members) * calibration_fraction)
         test += members[:n_test].tolist()
-        cal += members[n_test:n_test + n_cal].tolist()
-        train += members[n_test + n_cal:].tolist()
+        cal += members[n_test : n_test + n_cal].tolist()
+        train += members[n_test + n_cal :].tolist()
     return Split(tuple(sorted(train)), tuple(sorted(cal)), tuple(sorted(test)))
 
 
-def split_utkface(samples: Sequence[UtkSample], seed: int = SEED, test_fraction: float = 0.15,
-                  calibration_fraction: float = 0.05) -> Split:
+def split_utkface(
+    samples: Sequence[UtkSample],
+    seed: int = SEED,
+    test_fraction: float = 0.15,
+    calibration_fraction: float = 0.05,
+) -> Split:
     strata = [f"{age_band(s.age)}/{int(s.female)}" for s in samples]
     return stratified_split(strata, test_fraction, calibration_fraction, seed)
 
 
-def split_fer_train(samples: Sequence[FerSample], seed: int = SEED,
-                    calibration_fraction: float = 0.05) -> Split:
+def split_fer_train(
+    samples: Sequence[FerSample], seed: int = SEED, calibration_fraction: float = 0.05
+) -> Split:
     """FER's own ``validation`` folder is the test set; here the train folder gives train + calibration."""
     return stratified_split([str(s.emotion) for s in samples], 0.0, calibration_fraction, seed)
 
@@ -143,8 +155,9 @@ def read_rgb(path: Path) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, ::-1])
 
 
-def crop_all(paths: Sequence[Path], size: int = CROP_SIZE, desc: str = "crop",
-             cropper: FaceCropper | None = None) -> tuple[np.ndarray, np.ndarray]:
+def crop_all(
+    paths: Sequence[Path], size: int = CROP_SIZE, desc: str = "crop", cropper: FaceCropper | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Detect+crop every image; returns (N x size x size x 3 uint8, found-a-face flags). Unreadable
     files give a grey crop and are logged, so one bad file does not stop a run."""
     own = cropper is None
@@ -174,8 +187,12 @@ def cached_crops(paths: Sequence[Path], cache_dir: Path, name: str, size: int = 
             return data["crops"]
     cache_dir.mkdir(parents=True, exist_ok=True)
     crops, found = crop_all(paths, size, desc=f"detect+crop {name}")
-    log.info("%s: face detected in %d of %d images (the rest use the whole image)",
-             name, int(found.sum()), len(found))
+    log.info(
+        "%s: face detected in %d of %d images (the rest use the whole image)",
+        name,
+        int(found.sum()),
+        len(found),
+    )
     tmp = file.with_suffix(".tmp.npz")
     np.savez(tmp, crops=crops, found=found)
     tmp.replace(file)

@@ -65,10 +65,12 @@ class _Predictions:
 
 
 def _predict(model: AttributeModel, crops: np.ndarray, batch: int = 64) -> _Predictions:
-    attrs = [a for s in range(0, len(crops), batch) for a in model.predict(crops[s:s + batch])]
+    attrs = [a for s in range(0, len(crops), batch) for a in model.predict(crops[s : s + batch])]
     return _Predictions(
-        np.array([a.age_years for a in attrs]), np.array([a.age_std_years for a in attrs]),
-        np.array([a.p_female for a in attrs]), np.array([a.emotion_probs for a in attrs]).reshape(-1, 7),
+        np.array([a.age_years for a in attrs]),
+        np.array([a.age_std_years for a in attrs]),
+        np.array([a.p_female for a in attrs]),
+        np.array([a.emotion_probs for a in attrs]).reshape(-1, 7),
     )
 
 
@@ -76,8 +78,11 @@ def _group(pred: _Predictions, age: np.ndarray, female: np.ndarray, mask: np.nda
     n = int(mask.sum())
     if n == 0:
         return GroupMetrics(0, None, None)
-    return GroupMetrics(n, float(np.mean(np.abs(pred.age[mask] - age[mask]))),
-                        float(np.mean((pred.p_female[mask] > 0.5) == female[mask])))
+    return GroupMetrics(
+        n,
+        float(np.mean(np.abs(pred.age[mask] - age[mask]))),
+        float(np.mean((pred.p_female[mask] > 0.5) == female[mask])),
+    )
 
 
 def measure_ms_per_face(model: AttributeModel, crops: np.ndarray, batch: int = 32, repeats: int = 5) -> float:
@@ -99,8 +104,9 @@ def measure_ms_per_face(model: AttributeModel, crops: np.ndarray, batch: int = 3
         torch.set_num_threads(threads)
 
 
-def evaluate(model: AttributeModel, utkface: Path | None, fer2013: Path | None,
-             plots: Path | None = None) -> EvaluationReport:
+def evaluate(
+    model: AttributeModel, utkface: Path | None, fer2013: Path | None, plots: Path | None = None
+) -> EvaluationReport:
     if utkface is None and fer2013 is None:
         raise ValueError("evaluate needs --utkface or --fer2013 (or both).")
     # Crop at CROP_SIZE as the run time does; predict() then shrinks to the network input exactly as
@@ -126,8 +132,10 @@ def evaluate(model: AttributeModel, utkface: Path | None, fer2013: Path | None,
             age_mae, gender_acc = overall.age_mae, overall.gender_accuracy
             bands = np.array([age_band(a) for a in age])
             by_band = {name: _group(utk_pred, age, female, bands == name) for name, _, _ in AGE_BANDS}
-            by_gender = {"female": _group(utk_pred, age, female, female),
-                         "male": _group(utk_pred, age, female, ~female)}
+            by_gender = {
+                "female": _group(utk_pred, age, female, female),
+                "male": _group(utk_pred, age, female, ~female),
+            }
             confidence = np.maximum(utk_pred.p_female, 1 - utk_pred.p_female)
             gender_ece = expected_calibration_error(confidence, (utk_pred.p_female > 0.5) == female)
             within = float(np.mean(np.abs(utk_pred.age - age) <= utk_pred.age_std))
@@ -146,17 +154,39 @@ def evaluate(model: AttributeModel, utkface: Path | None, fer2013: Path | None,
             emotion_ece = expected_calibration_error(fer_pred.emotion.max(axis=1), guess == labels)
             for i, name in enumerate(EMOTIONS):
                 mask = labels == i
-                by_emotion[name] = EmotionMetrics(int(mask.sum()),
-                                                  float(np.mean(guess[mask] == i)) if mask.any() else None)
+                by_emotion[name] = EmotionMetrics(
+                    int(mask.sum()), float(np.mean(guess[mask] == i)) if mask.any() else None
+                )
     finally:
         cropper.close()
     ms = measure_ms_per_face(model, np.concatenate(all_crops))
-    report = EvaluationReport(age_mae, gender_acc, emotion_acc, n_utk, n_fer, ms, by_band, by_gender,
-                              by_emotion, gender_ece, emotion_ece, within, found_utk, found_fer)
+    report = EvaluationReport(
+        age_mae,
+        gender_acc,
+        emotion_acc,
+        n_utk,
+        n_fer,
+        ms,
+        by_band,
+        by_gender,
+        by_emotion,
+        gender_ece,
+        emotion_ece,
+        within,
+        found_utk,
+        found_fer,
+    )
     if plots is not None:
         from classifier.attributes.plots import write_plots
 
-        write_plots(plots, report, utk_pred.age if utk_pred else None, age,
-                    utk_pred.p_female if utk_pred else None, female,
-                    fer_pred.emotion if fer_pred else None, labels)
+        write_plots(
+            plots,
+            report,
+            utk_pred.age if utk_pred else None,
+            age,
+            utk_pred.p_female if utk_pred else None,
+            female,
+            fer_pred.emotion if fer_pred else None,
+            labels,
+        )
     return report

@@ -33,8 +33,9 @@ class Calibration:
     age_scale_factor: float = 1.0
 
 
-def save_checkpoint(path: Path, net: AttributeNet, calibration: Calibration, input_size: int,
-                    meta: dict[str, Any]) -> None:
+def save_checkpoint(
+    path: Path, net: AttributeNet, calibration: Calibration, input_size: int, meta: dict[str, Any]
+) -> None:
     """fp16 storage halves the file; inference runs in fp32 after loading."""
     state = {k: (v.half() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
     torch.save(
@@ -77,8 +78,9 @@ class AttributeModel:
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
             net = AttributeNet()
-            net.load_state_dict({k: v.float() if v.is_floating_point() else v
-                                 for k, v in blob["state_dict"].items()})
+            net.load_state_dict(
+                {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
+            )
             cal = Calibration(**{k: float(v) for k, v in blob["calibration"].items()})
             input_size = int(blob["input_size"])
         except Exception as exc:  # any failure here means an unusable file; say which one
@@ -104,8 +106,12 @@ class AttributeModel:
         batch = to_input(self._prepare(crops)).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             out = self.net(batch)
-        return (out.age_mean.numpy(), out.age_scale.numpy(), out.gender_logit.numpy(),
-                out.emotion_logits.numpy())
+        return (
+            out.age_mean.numpy(),
+            out.age_scale.numpy(),
+            out.gender_logit.numpy(),
+            out.emotion_logits.numpy(),
+        )
 
     def predict(self, crops: np.ndarray) -> list[FaceAttributes]:
         if len(crops) == 0:

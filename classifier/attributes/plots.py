@@ -27,8 +27,15 @@ def _confusion(path: Path, truth: np.ndarray, guess: np.ndarray, names: list[str
     ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, f"{rows[i, j]:.2f}\n({int(matrix[i, j])})", ha="center", va="center", fontsize=7,
-                    color="white" if rows[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{rows[i, j]:.2f}\n({int(matrix[i, j])})",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if rows[i, j] > 0.5 else "black",
+            )
     ax.set_xticks(range(k), names, rotation=45, ha="right")
     ax.set_yticks(range(k), names)
     ax.set_xlabel("predicted")
@@ -39,15 +46,23 @@ def _confusion(path: Path, truth: np.ndarray, guess: np.ndarray, names: list[str
     plt.close(fig)
 
 
-def _bars(path: Path, labels: list[str], values: list[float | None], counts: list[int], title: str,
-          ylabel: str, target: float | None) -> None:
+def _bars(
+    path: Path,
+    labels: list[str],
+    values: list[float | None],
+    counts: list[int],
+    title: str,
+    ylabel: str,
+    target: float | None,
+) -> None:
     fig, ax = plt.subplots(figsize=(max(5.0, 0.8 * len(labels) + 2), 3.8))
     heights = [v if v is not None else 0.0 for v in values]
     bars = ax.bar(labels, heights, color="#4a78b5")
     for bar, v, n in zip(bars, values, counts, strict=True):
         text = "n/a" if v is None else f"{v:.3g}\nn={n}"
-        ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom",
-                    fontsize=7)
+        ax.annotate(
+            text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=7
+        )
     if target is not None:
         ax.axhline(target, color="#c0392b", linestyle="--", linewidth=1, label=f"target {target:g}")
         ax.legend(loc="lower right", fontsize=8)
@@ -59,26 +74,52 @@ def _bars(path: Path, labels: list[str], values: list[float | None], counts: lis
     plt.close(fig)
 
 
-def write_plots(folder: Path, report: EvaluationReport, age_pred: np.ndarray | None, age: np.ndarray | None,
-                p_female: np.ndarray | None, female: np.ndarray | None, emotion_probs: np.ndarray | None,
-                emotion: np.ndarray | None) -> list[Path]:
+def write_plots(
+    folder: Path,
+    report: EvaluationReport,
+    age_pred: np.ndarray | None,
+    age: np.ndarray | None,
+    p_female: np.ndarray | None,
+    female: np.ndarray | None,
+    emotion_probs: np.ndarray | None,
+    emotion: np.ndarray | None,
+) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     if age_pred is not None and age is not None and p_female is not None and female is not None:
         path = folder / "gender_confusion.png"
-        _confusion(path, female.astype(int), (p_female > 0.5).astype(int), ["male", "female"],
-                   "Gender (UTKFace held-out)")
+        _confusion(
+            path,
+            female.astype(int),
+            (p_female > 0.5).astype(int),
+            ["male", "female"],
+            "Gender (UTKFace held-out)",
+        )
         written.append(path)
         bands = list(report.by_age_band)
         groups = [report.by_age_band[b] for b in bands] + [report.by_gender[g] for g in report.by_gender]
         names = bands + list(report.by_gender)
         path = folder / "fairness_age_mae.png"
-        _bars(path, names, [g.age_mae for g in groups], [g.n for g in groups],
-              "Age MAE by age band and gender", "MAE (years)", 5.0)
+        _bars(
+            path,
+            names,
+            [g.age_mae for g in groups],
+            [g.n for g in groups],
+            "Age MAE by age band and gender",
+            "MAE (years)",
+            5.0,
+        )
         written.append(path)
         path = folder / "fairness_gender_accuracy.png"
-        _bars(path, names, [g.gender_accuracy for g in groups], [g.n for g in groups],
-              "Gender accuracy by age band and gender", "accuracy", 0.94)
+        _bars(
+            path,
+            names,
+            [g.gender_accuracy for g in groups],
+            [g.n for g in groups],
+            "Gender accuracy by age band and gender",
+            "accuracy",
+            0.94,
+        )
         written.append(path)
         fig, ax = plt.subplots(figsize=(4.5, 4.5))
         ax.scatter(age, age_pred, s=3, alpha=0.3)
@@ -97,7 +138,14 @@ def write_plots(folder: Path, report: EvaluationReport, age_pred: np.ndarray | N
         written.append(path)
         path = folder / "fairness_emotion_recall.png"
         items = [report.by_emotion[e] for e in EMOTIONS if e in report.by_emotion]
-        _bars(path, [e for e in EMOTIONS if e in report.by_emotion], [m.recall for m in items],
-              [m.n for m in items], "Emotion recall per class", "recall", None)
+        _bars(
+            path,
+            [e for e in EMOTIONS if e in report.by_emotion],
+            [m.recall for m in items],
+            [m.n for m in items],
+            "Emotion recall per class",
+            "recall",
+            None,
+        )
         written.append(path)
     return written

@@ -47,8 +47,13 @@ class EmbeddingStore:
             self._folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(suffix=".npz", dir=self._folder)
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, features=embedding.features, imagenet_probs=embedding.imagenet_probs,
-                         frame_probs=embedding.frame_probs, frame_times_s=np.asarray(embedding.frame_times_s))
+                np.savez(
+                    fh,
+                    features=embedding.features,
+                    imagenet_probs=embedding.imagenet_probs,
+                    frame_probs=embedding.frame_probs,
+                    frame_times_s=np.asarray(embedding.frame_times_s),
+                )
             os.replace(tmp, self._path(sha256))
         except OSError as exc:
             log.warning("cannot write the embedding cache in %s: %s", self._folder, exc)

@@ -77,8 +77,13 @@ def evaluate(folder: Path, classifier: SubjectClassifier, *, with_head: bool = F
         fold = [int(hashlib.sha256(name.encode()).hexdigest(), 16) % 2 for name, _ in rows]
         heads: list[SubjectHead | None] = []
         trained = {
-            f: fit_head([Example(e.features, (s,)) for e, (_, s), g in zip(embeddings, rows, fold, strict=True)
-                         if g != f])
+            f: fit_head(
+                [
+                    Example(e.features, (s,))
+                    for e, (_, s), g in zip(embeddings, rows, fold, strict=True)
+                    if g != f
+                ]
+            )
             for f in (0, 1)
         }
         heads = [trained[g] for g in fold]
@@ -91,8 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--subjects", type=Path, default=DEFAULT_TAXONOMY)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--with-head", action="store_true",
-                        help="also 2-fold accuracy with the learned head trained on the other half's labels")
+    parser.add_argument(
+        "--with-head",
+        action="store_true",
+        help="also 2-fold accuracy with the learned head trained on the other half's labels",
+    )
     args = parser.parse_args(argv)
     if not (args.folder / "labels.csv").is_file():
         print(f"{args.folder} has no labels.csv.", file=sys.stderr)
@@ -103,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({name: asdict(r) for name, r in reports.items()}))
         return 0
     for name, report in reports.items():
-        print(f"{name}: {report.images} images: top-1 {report.top1:.1%}, top-3 {report.top3:.1%}, "
-              f"{report.seconds_per_image * 1000:.0f} ms/image")
+        print(
+            f"{name}: {report.images} images: top-1 {report.top1:.1%}, top-3 {report.top3:.1%}, "
+            f"{report.seconds_per_image * 1000:.0f} ms/image"
+        )
         for subject, acc in report.per_subject_top1.items():
             print(f"  {subject:12s} {acc:.0%}")
         print("  most common confusions: " + ", ".join(report.confusions))

@@ -79,8 +79,18 @@ def video_geometry(path: Path) -> VideoGeometry:
     exe = shutil.which("ffprobe")
     if exe is None:
         raise MediaError("ffprobe is not installed, so videos cannot be sampled (apt-get install ffmpeg).")
-    cmd = [exe, "-v", "error", "-select_streams", "v:0", "-show_entries",
-           "stream=width,height,duration:format=duration", "-of", "json", str(path)]
+    cmd = [
+        exe,
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "stream=width,height,duration:format=duration",
+        "-of",
+        "json",
+        str(path),
+    ]
     proc = subprocess.run(cmd, capture_output=True, timeout=60, check=False)
     try:
         info = json.loads(proc.stdout or b"{}")
@@ -91,16 +101,30 @@ def video_geometry(path: Path) -> VideoGeometry:
         raise MediaError(f"{path} has no readable video stream.") from exc
 
 
-def _decode(path: Path, size: tuple[int, int], *, keyframes_only: bool, seek_s: float | None = None,
-            max_frames: int | None = None) -> list[Frame]:
+def _decode(
+    path: Path,
+    size: tuple[int, int],
+    *,
+    keyframes_only: bool,
+    seek_s: float | None = None,
+    max_frames: int | None = None,
+) -> list[Frame]:
     width, height = size
     cmd = [_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "info"]
     if keyframes_only:
         cmd += ["-skip_frame", "nokey"]
     if seek_s is not None:
         cmd += ["-ss", f"{seek_s:.3f}"]
-    cmd += ["-i", str(path), "-an", "-sn", "-vf", f"scale={width}:{height}:flags=area,showinfo",
-            "-fps_mode", "passthrough"]
+    cmd += [
+        "-i",
+        str(path),
+        "-an",
+        "-sn",
+        "-vf",
+        f"scale={width}:{height}:flags=area,showinfo",
+        "-fps_mode",
+        "passthrough",
+    ]
     if max_frames is not None:
         cmd += ["-frames:v", str(max_frames)]
     cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
@@ -110,9 +134,7 @@ def _decode(path: Path, size: tuple[int, int], *, keyframes_only: bool, seek_s: 
     times = [float(m) for m in _PTS.findall(proc.stderr.decode("utf-8", "replace"))]
     pixels = np.frombuffer(proc.stdout[: count * frame_bytes], np.uint8).reshape(count, height, width, 3)
     offset = seek_s or 0.0
-    return [
-        Frame(offset + (times[i] if i < len(times) else 0.0), pixels[i]) for i in range(count)
-    ]
+    return [Frame(offset + (times[i] if i < len(times) else 0.0), pixels[i]) for i in range(count)]
 
 
 def descriptor(rgb: np.ndarray) -> np.ndarray:
@@ -122,7 +144,9 @@ def descriptor(rgb: np.ndarray) -> np.ndarray:
     return lab.reshape(-1)
 
 
-def select_representatives(descriptors: np.ndarray, max_frames: int, cut_threshold: float = 0.08) -> list[int]:
+def select_representatives(
+    descriptors: np.ndarray, max_frames: int, cut_threshold: float = 0.08
+) -> list[int]:
     """Indices of one frame per scene (the middle one), the last frame always kept.
 
     A new scene starts where the mean descriptor change between consecutive candidates exceeds

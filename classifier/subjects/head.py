@@ -92,8 +92,9 @@ def fit_head(examples: Sequence[Example], *, l2: float = 1e-2, steps: int = 100)
         grad = np.concatenate([(x.T @ diff + 2 * l2 * w).ravel(), diff.sum(axis=0)])
         return loss, grad
 
-    result = minimize(loss_and_grad, np.zeros(dim * k + k), jac=True, method="L-BFGS-B",
-                      options={"maxiter": steps})
+    result = minimize(
+        loss_and_grad, np.zeros(dim * k + k), jac=True, method="L-BFGS-B", options={"maxiter": steps}
+    )
     w, b = result.x[: dim * k].reshape(dim, k), result.x[dim * k :]
     return SubjectHead(
         subject_ids=subject_ids,

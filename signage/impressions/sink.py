@@ -41,7 +41,9 @@ def write_impression(
 class SqlImpressionSink:
     """Writes impressions on its own thread so the display loop never waits on the database."""
 
-    def __init__(self, engine: sa.Engine, retry_delays_s: tuple[float, ...] = (0.5, 1, 2, 4, 8, 15, 30)) -> None:
+    def __init__(
+        self, engine: sa.Engine, retry_delays_s: tuple[float, ...] = (0.5, 1, 2, 4, 8, 15, 30)
+    ) -> None:
         self._engine = engine
         self._retry_delays_s = retry_delays_s
         self._closing = threading.Event()
@@ -81,8 +83,11 @@ class SqlImpressionSink:
                     raise
                 if not self._unavailable:
                     self._unavailable = True
-                    log.warning("impression store unavailable (attempt %d), retrying: %s", attempt + 1,
-                                str(exc.orig).splitlines()[0] if exc.orig else exc)
+                    log.warning(
+                        "impression store unavailable (attempt %d), retrying: %s",
+                        attempt + 1,
+                        str(exc.orig).splitlines()[0] if exc.orig else exc,
+                    )
                 self._closing.wait(delay)
 
     def _run(self) -> None:

@@ -115,7 +115,8 @@ def add_ad(catalog: Path, src: Path, details: AdDetails = AdDetails()) -> AddRes
         fields: dict[str, object] = {
             "id": ad_id,
             "media": dest.relative_to(doc.base.resolve()).as_posix()
-            if dest.is_relative_to(doc.base.resolve()) else str(dest),
+            if dest.is_relative_to(doc.base.resolve())
+            else str(dest),
             "advertiser": details.advertiser or "unassigned",
             "campaign": details.campaign or ad_id,
             "title": details.title or src.stem.replace("_", " ").replace("-", " "),
@@ -127,12 +128,16 @@ def add_ad(catalog: Path, src: Path, details: AdDetails = AdDetails()) -> AddRes
             fields["thumbnail"] = f"thumbnails/{thumb.name}"
         fields["sha256"] = sha
         fields["media_info"] = {
-            k: v for k, v in (
+            k: v
+            for k, v in (
                 ("duration_s", None if info.duration_s is None else round(info.duration_s, 3)),
-                ("width", info.width), ("height", info.height),
+                ("width", info.width),
+                ("height", info.height),
                 ("fps", None if info.fps is None else round(info.fps, 3)),
-                ("codec", info.codec), ("audio", info.audio),
-            ) if v is not None
+                ("codec", info.codec),
+                ("audio", info.audio),
+            )
+            if v is not None
         }
         doc.append(fields)
         doc.save()
@@ -174,15 +179,19 @@ def list_ads(catalog: Path) -> tuple[LibraryRow, ...]:
             kind = "unsupported"
         info = entry.get("media_info") or {}
         duration = info.get("duration_s") if kind == MediaKind.VIDEO.value else entry.get("duration_s")
-        rows.append(LibraryRow(
-            ad_id=str(entry.get("id")),
-            media=str(entry.get("media", "")),
-            kind=kind,
-            duration_s=None if duration is None else float(duration),
-            advertiser=str(entry.get("advertiser", "")),
-            campaign=str(entry.get("campaign", "")),
-            subjects=tuple(str(s) for s in entry.get("subjects") or ()),
-            auto_subjects=tuple((str(a["id"]), float(a["score"])) for a in entry.get("auto_subjects") or ()),
-            media_present=media.is_file(),
-        ))
+        rows.append(
+            LibraryRow(
+                ad_id=str(entry.get("id")),
+                media=str(entry.get("media", "")),
+                kind=kind,
+                duration_s=None if duration is None else float(duration),
+                advertiser=str(entry.get("advertiser", "")),
+                campaign=str(entry.get("campaign", "")),
+                subjects=tuple(str(s) for s in entry.get("subjects") or ()),
+                auto_subjects=tuple(
+                    (str(a["id"]), float(a["score"])) for a in entry.get("auto_subjects") or ()
+                ),
+                media_present=media.is_file(),
+            )
+        )
     return tuple(rows)

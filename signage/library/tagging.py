@@ -33,8 +33,14 @@ class Classifier(Protocol):
 
     def embed(self, path: Path) -> MediaEmbedding: ...
 
-    def score(self, embedding: MediaEmbedding, *, text: str = "", screen_text: str = "",
-              head: SubjectHead | None = None) -> SubjectScores: ...
+    def score(
+        self,
+        embedding: MediaEmbedding,
+        *,
+        text: str = "",
+        screen_text: str = "",
+        head: SubjectHead | None = None,
+    ) -> SubjectScores: ...
 
     def read_screen_text(self, path: Path) -> str: ...
 
@@ -47,8 +53,9 @@ class TagOutcome:
     message: str = ""
 
 
-def pick_suggestions(scores: Sequence[SubjectScore], top_k: int = TOP_K,
-                     min_score: float = MIN_SCORE) -> tuple[SubjectScore, ...]:
+def pick_suggestions(
+    scores: Sequence[SubjectScore], top_k: int = TOP_K, min_score: float = MIN_SCORE
+) -> tuple[SubjectScore, ...]:
     kept = [s for s in scores[:top_k] if s.score >= min_score]
     return tuple(kept or scores[:1])
 
@@ -102,7 +109,8 @@ def tag_catalog(
     doc = CatalogDocument.open(catalog)
     embed = Embedder(classifier, store)
     todo = [
-        e for e in doc.entries()
+        e
+        for e in doc.entries()
         if not e.get("subjects")
         and (retag or only or not e.get("auto_subjects"))
         and (not only or e.get("id") in only)

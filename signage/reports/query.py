@@ -113,7 +113,11 @@ class _Scans:
 def _filtered(dialect: str, where: sa.ColumnElement[bool]) -> sa.CTE:
     """The report's plays joined to their impressions, read once and shared by every grouping."""
     cols = [
-        _P.advertiser, _P.campaign, _P.ad_id, _P.screen_id, _P.started_at,
+        _P.advertiser,
+        _P.campaign,
+        _P.ad_id,
+        _P.screen_id,
+        _P.started_at,
         _hour_bucket(dialect).label("bucket"),
         sa.case((_I.audience_known.is_(True), 1), else_=0).label("known"),
         _I.threshold_s,
@@ -123,8 +127,18 @@ def _filtered(dialect: str, where: sa.ColumnElement[bool]) -> sa.CTE:
     return sa.select(*cols).select_from(_joined()).where(where).cte("f").prefix_with("MATERIALIZED")
 
 
-_SUMMED = ("ots", "viewers", "attention_s", "viewer_attention_s", "dwell_s", "possible_minors",
-           "happy_before", "classified_before", "happy_during", "classified_during")
+_SUMMED = (
+    "ots",
+    "viewers",
+    "attention_s",
+    "viewer_attention_s",
+    "dwell_s",
+    "possible_minors",
+    "happy_before",
+    "classified_before",
+    "happy_during",
+    "classified_during",
+)
 
 
 def _aggregates(f: sa.CTE, level: str) -> list[sa.Label[Any]]:
@@ -153,13 +167,19 @@ def _scan(conn: sa.Connection, f: ReportFilter, tz: ZoneInfo, costs: Mapping[str
     blank: sa.ColumnClause[str] = sa.literal_column("''")
     # One statement, three groupings over the same materialised rows (kind: ad, hour, screen).
     query = sa.union_all(
-        sa.select(sa.literal_column("'a'").label("kind"), rows.c.advertiser.label("k1"),
-                  rows.c.campaign.label("k2"), rows.c.ad_id.label("k3"), *_aggregates(rows, "ad"))
-        .group_by(rows.c.advertiser, rows.c.campaign, rows.c.ad_id),
-        sa.select(sa.literal_column("'h'"), rows.c.bucket, blank, blank, *_aggregates(rows, "hour"))
-        .group_by(rows.c.bucket),
-        sa.select(sa.literal_column("'s'"), rows.c.screen_id, blank, blank, *_aggregates(rows, "screen"))
-        .group_by(rows.c.screen_id),
+        sa.select(
+            sa.literal_column("'a'").label("kind"),
+            rows.c.advertiser.label("k1"),
+            rows.c.campaign.label("k2"),
+            rows.c.ad_id.label("k3"),
+            *_aggregates(rows, "ad"),
+        ).group_by(rows.c.advertiser, rows.c.campaign, rows.c.ad_id),
+        sa.select(sa.literal_column("'h'"), rows.c.bucket, blank, blank, *_aggregates(rows, "hour")).group_by(
+            rows.c.bucket
+        ),
+        sa.select(
+            sa.literal_column("'s'"), rows.c.screen_id, blank, blank, *_aggregates(rows, "screen")
+        ).group_by(rows.c.screen_id),
     )
     result = conn.execute(query).mappings().all()
     ad_rows = sorted((m for m in result if m["kind"] == "a"), key=lambda m: (m["k1"], m["k2"], m["k3"]))
@@ -171,8 +191,12 @@ def _scan(conn: sa.Connection, f: ReportFilter, tz: ZoneInfo, costs: Mapping[str
         for band, gender, name in COMPOSITION_COLUMNS
     )
     hours = tuple(
-        (datetime.fromisoformat(f"{m['k1']}:00").replace(tzinfo=UTC), int(m["plays"]), int(m["ots"]),
-         int(m["viewers"]))
+        (
+            datetime.fromisoformat(f"{m['k1']}:00").replace(tzinfo=UTC),
+            int(m["plays"]),
+            int(m["ots"]),
+            int(m["viewers"]),
+        )
         for m in result
         if m["kind"] == "h"
     )
@@ -185,8 +209,15 @@ def _scan(conn: sa.Connection, f: ReportFilter, tz: ZoneInfo, costs: Mapping[str
     )
     firsts = [_as_utc(m["first"]) for m in ad_rows]
     lasts = [_as_utc(m["last"]) for m in ad_rows]
-    return _Scans(ads, demographics, hours, screens, min(firsts, default=None), max(lasts, default=None),
-                  tuple(thresholds))
+    return _Scans(
+        ads,
+        demographics,
+        hours,
+        screens,
+        min(firsts, default=None),
+        max(lasts, default=None),
+        tuple(thresholds),
+    )
 
 
 def _as_utc(value: Any) -> datetime:

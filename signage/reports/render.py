@@ -20,8 +20,19 @@ Format = Literal["json", "csv", "html", "pdf"]
 FORMATS: tuple[str, ...] = ("json", "csv", "html", "pdf")
 
 _FIGURE_FIELDS = (
-    "plays", "known_plays", "ots", "viewers", "viewer_rate", "attention_s", "attention_per_viewer_s",
-    "dwell_s", "possible_minors", "happy_share_before", "happy_share_during", "cost", "cpm_viewers",
+    "plays",
+    "known_plays",
+    "ots",
+    "viewers",
+    "viewer_rate",
+    "attention_s",
+    "attention_per_viewer_s",
+    "dwell_s",
+    "possible_minors",
+    "happy_share_before",
+    "happy_share_during",
+    "cost",
+    "cpm_viewers",
 )
 
 
@@ -55,14 +66,22 @@ def report_dict(report: Report) -> dict[str, Any]:
             for a in report.ads
         ],
         "screens": [{"screen_id": s.screen_id, **figures_dict(s.figures)} for s in report.screens],
-        "days": [{"day": d.day.isoformat(), "plays": d.plays, "ots": d.ots, "viewers": d.viewers}
-                 for d in report.days],
-        "heatmap": [{"weekday": c.weekday, "hour": c.hour, "plays": c.plays, "viewers": c.viewers}
-                    for c in report.heatmap],
-        "peaks": [{"name": c.name, "weekday": c.weekday, "hour": c.hour, "viewers": c.viewers,
-                   "plays": c.plays} for c in report.peaks],
-        "demographics": [{"age_band": c.age_band.value, "gender": c.gender.value, "viewers": c.viewers}
-                         for c in report.demographics],
+        "days": [
+            {"day": d.day.isoformat(), "plays": d.plays, "ots": d.ots, "viewers": d.viewers}
+            for d in report.days
+        ],
+        "heatmap": [
+            {"weekday": c.weekday, "hour": c.hour, "plays": c.plays, "viewers": c.viewers}
+            for c in report.heatmap
+        ],
+        "peaks": [
+            {"name": c.name, "weekday": c.weekday, "hour": c.hour, "viewers": c.viewers, "plays": c.plays}
+            for c in report.peaks
+        ],
+        "demographics": [
+            {"age_band": c.age_band.value, "gender": c.gender.value, "viewers": c.viewers}
+            for c in report.demographics
+        ],
     }
 
 
@@ -78,8 +97,9 @@ def to_csv(report: Report) -> str:
 
     def row(level: str, adv: str, camp: str, ad: str, screen: str, fig: Figures) -> None:
         values = figures_dict(fig)
-        writer.writerow([level, adv, camp, ad, screen,
-                         *("" if values[k] is None else values[k] for k in _FIGURE_FIELDS)])
+        writer.writerow(
+            [level, adv, camp, ad, screen, *("" if values[k] is None else values[k] for k in _FIGURE_FIELDS)]
+        )
 
     row("total", "", "", "", "", report.total)
     for c in report.campaigns:

@@ -140,8 +140,12 @@ def create_app(
         keys = (f"ip:{client}", f"user:{username.lower()}")
         if limiter.blocked(keys, clock()):
             wait = int(limiter.retry_after_s(keys, clock())) + 1
-            response = page(request, "login.html", status=429,
-                            error=f"Too many failed logins; try again in {wait} seconds.")
+            response = page(
+                request,
+                "login.html",
+                status=429,
+                error=f"Too many failed logins; try again in {wait} seconds.",
+            )
             response.headers["Retry-After"] = str(wait)
             return response
         user = authenticate(engine, username, password)
@@ -173,18 +177,23 @@ def create_app(
     def campaign_page(request: Request, campaign: str) -> HTMLResponse:
         user = require_user(request)
         f = campaign_filter(user, campaign, request)
-        report = build_report(engine, f, config.tz, now=now(), costs=config.costs,
-                              title=f"Campaign {campaign}")
+        report = build_report(
+            engine, f, config.tz, now=now(), costs=config.costs, title=f"Campaign {campaign}"
+        )
         return page(request, "campaign.html", report=report, charts=chart_images(report), campaign=campaign)
 
     @app.get("/campaigns/{campaign}/export.csv")
     def campaign_csv(request: Request, campaign: str) -> Response:
         user = require_user(request)
-        report = build_report(engine, campaign_filter(user, campaign, request), config.tz, now=now(),
-                              costs=config.costs)
+        report = build_report(
+            engine, campaign_filter(user, campaign, request), config.tz, now=now(), costs=config.costs
+        )
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in campaign)
-        return Response(to_csv(report), media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="campaign-{safe}.csv"'})
+        return Response(
+            to_csv(report),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="campaign-{safe}.csv"'},
+        )
 
     @app.get("/api/campaigns")
     def api_campaigns(request: Request) -> JSONResponse:
@@ -195,8 +204,9 @@ def create_app(
     @app.get("/api/campaigns/{campaign}")
     def api_campaign(request: Request, campaign: str) -> JSONResponse:
         user = require_user(request)
-        report = build_report(engine, campaign_filter(user, campaign, request), config.tz, now=now(),
-                              costs=config.costs)
+        report = build_report(
+            engine, campaign_filter(user, campaign, request), config.tz, now=now(), costs=config.costs
+        )
         return JSONResponse(report_dict(report))
 
     @app.get("/admin/screens", response_class=HTMLResponse)

@@ -88,8 +88,12 @@ def add_user(
         raise UserError(f"advertiser account {username!r} needs --advertiser (the advertiser it may see)")
     if role == Role.ADMIN:
         advertiser = None
-    values = {"role": role.value, "advertiser": advertiser, "password_hash": hash_password(password),
-              "created_at": now}
+    values = {
+        "role": role.value,
+        "advertiser": advertiser,
+        "password_hash": hash_password(password),
+        "created_at": now,
+    }
     with engine.begin() as conn:
         updated = conn.execute(WEB_USER.update().where(WEB_USER.c.username == username).values(**values))
         if updated.rowcount == 0:

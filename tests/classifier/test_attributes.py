@@ -67,8 +67,9 @@ def test_astronaut_is_a_woman(model: AttributeModel, crops: np.ndarray) -> None:
     assert 20 < collins.age_years < 60
 
 
-def test_predictions_are_batched_probabilities_and_deterministic(model: AttributeModel,
-                                                                 crops: np.ndarray) -> None:
+def test_predictions_are_batched_probabilities_and_deterministic(
+    model: AttributeModel, crops: np.ndarray
+) -> None:
     batch = np.concatenate([crops, crops[:, :, ::-1]])  # plus mirrored faces
     out = model.predict(batch)
     assert len(out) == 4
@@ -151,10 +152,12 @@ def _fixture(tmp_path: Path) -> tuple[Path, Path]:
     fer = tmp_path / "fer"
     utk.mkdir()
     hopper, astronaut = _grace_hopper(), _astronaut()
-    for name, image in (("79_1_0_20170101000000001.jpg.chip.jpg", hopper),
-                        ("38_1_0_20170101000000002.jpg.chip.jpg", astronaut),
-                        ("79_1_0_20170101000000003.jpg.chip.jpg", hopper[:, ::-1]),
-                        ("bad_name.jpg", astronaut)):
+    for name, image in (
+        ("79_1_0_20170101000000001.jpg.chip.jpg", hopper),
+        ("38_1_0_20170101000000002.jpg.chip.jpg", astronaut),
+        ("79_1_0_20170101000000003.jpg.chip.jpg", hopper[:, ::-1]),
+        ("bad_name.jpg", astronaut),
+    ):
         cv2.imwrite(str(utk / name), image[:, :, ::-1])
     for emotion, image in (("happy", astronaut), ("neutral", hopper), ("sad", hopper[:, ::-1])):
         (fer / emotion).mkdir(parents=True)
@@ -169,12 +172,33 @@ def test_evaluate_command_prints_the_json_the_issue_asks_for(tmp_path: Path) -> 
 
     utk, fer = _fixture(tmp_path)
     plots = tmp_path / "plots"
-    result = CliRunner().invoke(app, ["evaluate", "--utkface", str(utk), "--fer2013", str(fer), "--json",
-                                      "--plots", str(plots), "--models", str(MODELS)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "--utkface",
+            str(utk),
+            "--fer2013",
+            str(fer),
+            "--json",
+            "--plots",
+            str(plots),
+            "--models",
+            str(MODELS),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout[result.stdout.index("{"):])
-    for key in ("age_mae", "gender_accuracy", "emotion_accuracy", "n_utkface", "n_fer2013", "ms_per_face",
-                "by_age_band", "by_gender"):
+    report = json.loads(result.stdout[result.stdout.index("{") :])
+    for key in (
+        "age_mae",
+        "gender_accuracy",
+        "emotion_accuracy",
+        "n_utkface",
+        "n_fer2013",
+        "ms_per_face",
+        "by_age_band",
+        "by_gender",
+    ):
         assert key in report
     assert report["n_utkface"] == 3  # the malformed name is skipped
     assert report["n_fer2013"] == 3
@@ -183,8 +207,13 @@ def test_evaluate_command_prints_the_json_the_issue_asks_for(tmp_path: Path) -> 
     assert report["by_age_band"]["65+"]["n"] == 2
     assert report["ms_per_face"] > 0
     names = {p.name for p in plots.iterdir()}
-    assert {"emotion_confusion.png", "gender_confusion.png", "fairness_age_mae.png",
-            "fairness_gender_accuracy.png", "fairness_emotion_recall.png"} <= names
+    assert {
+        "emotion_confusion.png",
+        "gender_confusion.png",
+        "fairness_age_mae.png",
+        "fairness_gender_accuracy.png",
+        "fairness_emotion_recall.png",
+    } <= names
 
 
 def test_evaluate_with_one_dataset_and_bad_folders(tmp_path: Path) -> None:
@@ -194,7 +223,7 @@ def test_evaluate_with_one_dataset_and_bad_folders(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["evaluate", "--utkface", str(utk), "--json", "--models", str(MODELS)])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout[result.stdout.index("{"):])
+    report = json.loads(result.stdout[result.stdout.index("{") :])
     assert report["emotion_accuracy"] is None and report["n_fer2013"] == 0
     missing = runner.invoke(app, ["evaluate", "--fer2013", str(tmp_path / "nope"), "--models", str(MODELS)])
     assert missing.exit_code == 2

@@ -25,8 +25,11 @@ def _grace_hopper() -> np.ndarray:
     return cv2.imread(str(path), cv2.IMREAD_COLOR)[:, :, ::-1].copy()
 
 
-def _eyes_image(angle_deg: float, distance: float = 60.0, center: tuple[float, float] = (200.0, 180.0),
-                ) -> tuple[np.ndarray, tuple[float, float], tuple[float, float]]:
+def _eyes_image(
+    angle_deg: float,
+    distance: float = 60.0,
+    center: tuple[float, float] = (200.0, 180.0),
+) -> tuple[np.ndarray, tuple[float, float], tuple[float, float]]:
     """A white canvas with two black dots as eyes, the pair rotated by ``angle_deg``."""
     image = np.full((400, 420, 3), 255, np.uint8)
     a = math.radians(angle_deg)

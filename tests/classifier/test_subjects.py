@@ -39,8 +39,29 @@ def _clip(path: Path, colours: list[tuple[int, int, int]], seconds_each: float) 
     """An H.264 clip of flat-colour scenes with hard cuts, as a commercial would have."""
     fps, (w, h) = 10, (320, 180)
     proc = subprocess.Popen(
-        ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", str(fps),
-         "-i", "-", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "bgr24",
+            "-s",
+            f"{w}x{h}",
+            "-r",
+            str(fps),
+            "-i",
+            "-",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
         stdin=subprocess.PIPE,
     )
     assert proc.stdin is not None
@@ -130,8 +151,21 @@ def test_scores_sorted_and_queryable() -> None:
 def test_default_taxonomy_has_the_issue_subjects_and_restricts_alcohol() -> None:
     subjects = load_subjects()
     assert [s.subject_id for s in subjects] == [
-        "food", "drinks", "alcohol", "beauty", "fashion", "sports", "electronics", "automotive",
-        "travel", "finance", "kids", "home", "health", "pets"]
+        "food",
+        "drinks",
+        "alcohol",
+        "beauty",
+        "fashion",
+        "sports",
+        "electronics",
+        "automotive",
+        "travel",
+        "finance",
+        "kids",
+        "home",
+        "health",
+        "pets",
+    ]
     assert [s.subject_id for s in subjects if s.restricted] == ["alcohol"]
     assert all(len(s.description) > 40 for s in subjects)
 

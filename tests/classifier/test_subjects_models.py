@@ -32,8 +32,29 @@ def _ken_burns_clip(path: Path, rgb: np.ndarray, seconds: float = 4.0, fps: int 
     """A 720p H.264 commercial: a slow zoom on the photo, then a plain end card with a slogan."""
     w, h = 1280, 720
     proc = subprocess.Popen(
-        ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", str(fps),
-         "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(path)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "bgr24",
+            "-s",
+            f"{w}x{h}",
+            "-r",
+            str(fps),
+            "-i",
+            "-",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
         stdin=subprocess.PIPE,
     )
     assert proc.stdin is not None
@@ -75,7 +96,9 @@ def test_generated_commercial_of_a_cat_is_pets(classifier: SubjectClassifier, tm
 
 def test_ad_text_decides_when_the_picture_says_nothing(classifier: SubjectClassifier, tmp_path: Path) -> None:
     blank = _png(tmp_path, "blank", np.full((200, 300, 3), 128, np.uint8))
-    scores = classifier.classify(blank, title="Cold lager", description="Brewed in town since 1892. 18+ only.")
+    scores = classifier.classify(
+        blank, title="Cold lager", description="Brewed in town since 1892. 18+ only."
+    )
     assert scores.top_ids(1) == ("alcohol",)
 
 
@@ -90,7 +113,9 @@ def test_a_new_subject_works_without_retraining(tmp_path: Path) -> None:
     assert custom.classify(_png(tmp_path, "coffee", data.coffee())).top_ids(1) == ("coffee-shop",)
 
 
-def test_evaluate_reports_accuracy_on_a_labelled_folder(classifier: SubjectClassifier, tmp_path: Path) -> None:
+def test_evaluate_reports_accuracy_on_a_labelled_folder(
+    classifier: SubjectClassifier, tmp_path: Path
+) -> None:
     from classifier.subjects.evaluate import evaluate
 
     _png(tmp_path, "coffee", data.coffee())

@@ -47,8 +47,12 @@ def test_each_shown_play_gets_its_impression(tmp_path: Path) -> None:
 
     sink, impressions = FakePlaySink(), MemoryImpressionSink()
     loop = SlotLoop(
-        LoopConfig(screen_id="s1", lead_s=1.0, standby_slot_s=4.0), FakePlayer(clock.monotonic), sink,
-        audience, Programme(Catalog(tuple(ads)), PolicySettings(), ZoneInfo("UTC"), random.Random(1)).decide, clock,
+        LoopConfig(screen_id="s1", lead_s=1.0, standby_slot_s=4.0),
+        FakePlayer(clock.monotonic),
+        sink,
+        audience,
+        Programme(Catalog(tuple(ads)), PolicySettings(), ZoneInfo("UTC"), random.Random(1)).decide,
+        clock,
         [ImpressionObserver(impressions, threshold_s=1.0)],
     )
     end = clock.t + 16.0

@@ -13,8 +13,18 @@ T0 = datetime(2026, 5, 1, 9, tzinfo=UTC)
 
 
 def play(ad_id: str = "cola", outcome: PlayOutcome | None = None) -> Play:
-    return Play(str(uuid.uuid4()), "s1", ad_id, "acme", "summer", T0, T0 if outcome else None, 10.0,
-                10.0 if outcome else 0.0, outcome)
+    return Play(
+        str(uuid.uuid4()),
+        "s1",
+        ad_id,
+        "acme",
+        "summer",
+        T0,
+        T0 if outcome else None,
+        10.0,
+        10.0 if outcome else 0.0,
+        outcome,
+    )
 
 
 def snap(at: float, attention: float) -> AudienceSnapshot:

@@ -20,6 +20,7 @@ from signage.web.users import WEB_USER
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
+
 def test_migration_creates_the_model_schema_and_downgrades(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     upgrade(engine)
@@ -31,14 +32,33 @@ def test_migration_creates_the_model_schema_and_downgrades(tmp_path: Path) -> No
     downgrade(engine, "0001_plays")
     assert not {"impression", "impression_track", "web_user"} & set(sa.inspect(engine).get_table_names())
 
+
 def _impression(play_id: str):
     acc = ImpressionAccumulator(play_id, threshold_s=1.0, started_mono=0.0)
     happy = tuple(0.9 if e == Emotion.HAPPY else 0.0 for e in Emotion)
-    acc.observe(AudienceSnapshot(2.0, True, (
-        Track(1, 0.0, 2.0, 2.0, 1.5, True, age_years=29, age_std_years=3, p_female=0.8, emotion_probs=happy),
-        Track(2, 1.0, 2.0, 1.0, 0.2, False),
-    )))
+    acc.observe(
+        AudienceSnapshot(
+            2.0,
+            True,
+            (
+                Track(
+                    1,
+                    0.0,
+                    2.0,
+                    2.0,
+                    1.5,
+                    True,
+                    age_years=29,
+                    age_std_years=3,
+                    p_female=0.8,
+                    emotion_probs=happy,
+                ),
+                Track(2, 1.0, 2.0, 1.0, 0.2, False),
+            ),
+        )
+    )
     return acc.finish()
+
 
 def test_writer_stores_each_impression_once_with_sync_seq(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
@@ -61,7 +81,8 @@ def test_writer_stores_each_impression_once_with_sync_seq(tmp_path: Path) -> Non
     assert row["viewer_attention_s"] == 1.5
     assert row["sync_seq"] is not None
     assert [(t["ordinal"], t["viewer"], t["age_band"], t["gender"]) for t in tracks] == [
-        (1, True, "25-34", "female"), (2, False, None, None)
+        (1, True, "25-34", "female"),
+        (2, False, None, None),
     ]
 
 

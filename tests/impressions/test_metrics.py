@@ -112,8 +112,9 @@ def test_emotional_response_compares_people_just_before_with_people_during() -> 
     acc = ImpressionAccumulator("p", threshold_s=1.0, started_mono=10.0)
     acc.observe(snap(8.0, person(1, 5.0, 8.0, 0.0, emotion=Emotion.NEUTRAL)))
     acc.observe(snap(9.0, person(1, 5.0, 9.0, 0.0, emotion=Emotion.SAD), person(2, 8.5, 9.0, 0.0)))
-    acc.observe(snap(12.0, person(1, 5.0, 12.0, 2.0, emotion=Emotion.HAPPY),
-                     person(3, 11.0, 12.0, 0.0, emotion=None)))
+    acc.observe(
+        snap(12.0, person(1, 5.0, 12.0, 2.0, emotion=Emotion.HAPPY), person(3, 11.0, 12.0, 0.0, emotion=None))
+    )
     acc.observe(snap(14.0, person(2, 8.5, 14.0, 0.0, emotion=Emotion.HAPPY)))
     imp = acc.finish()
     assert (imp.happy_before, imp.classified_before) == (0, 2)

@@ -36,7 +36,9 @@ def write_png(path: Path, seed: int, size: tuple[int, int] = (160, 120)) -> Path
     return path
 
 
-def write_video(path: Path, seconds: float = 2.0, fps: float = 10.0, size: tuple[int, int] = (160, 90)) -> Path:
+def write_video(
+    path: Path, seconds: float = 2.0, fps: float = 10.0, size: tuple[int, int] = (160, 90)
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
     for i in range(int(seconds * fps)):

@@ -13,8 +13,22 @@ runner = CliRunner()
 
 def test_add_list_remove_through_the_cli(catalog: Path, tmp_path: Path) -> None:
     video = write_video(tmp_path / "promo.mp4")
-    added = runner.invoke(app, ["ads", "add", str(video), "--catalog", str(catalog), "--id", "promo",
-                                "--advertiser", "Acme", "--title", "Promo"])
+    added = runner.invoke(
+        app,
+        [
+            "ads",
+            "add",
+            str(video),
+            "--catalog",
+            str(catalog),
+            "--id",
+            "promo",
+            "--advertiser",
+            "Acme",
+            "--title",
+            "Promo",
+        ],
+    )
     assert added.exit_code == 0, added.output
     assert "added 'promo'" in added.output
     again = runner.invoke(app, ["ads", "add", str(video), "--catalog", str(catalog)])
@@ -40,5 +54,7 @@ def test_a_corrupt_file_is_one_sentence_and_exit_1(catalog: Path, tmp_path: Path
 def test_a_broken_catalog_is_reported_with_its_line(tmp_path: Path) -> None:
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text("ads:\n  - id: x\n    media: a.png\n    colour: red\n", encoding="utf-8")
-    result = runner.invoke(app, ["ads", "add", str(write_png(tmp_path / "a.png", 1)), "--catalog", str(catalog)])
+    result = runner.invoke(
+        app, ["ads", "add", str(write_png(tmp_path / "a.png", 1)), "--catalog", str(catalog)]
+    )
     assert result.exit_code == 2 and "catalog.yaml:4" in result.output

@@ -28,8 +28,14 @@ class FakeClassifier:
         features[len(path.name) % 1280] = 1.0
         return MediaEmbedding(features, np.zeros(1000, np.float32), np.zeros((1, 1000), np.float32), (0.0,))
 
-    def score(self, embedding: MediaEmbedding, *, text: str = "", screen_text: str = "",
-              head: SubjectHead | None = None) -> SubjectScores:
+    def score(
+        self,
+        embedding: MediaEmbedding,
+        *,
+        text: str = "",
+        screen_text: str = "",
+        head: SubjectHead | None = None,
+    ) -> SubjectScores:
         self.heads.append(head)
         vector = np.array([0.7, 0.2, 0.1]) if "new" in text.lower() else np.array([0.1, 0.3, 0.6])
         return SubjectScores.from_vector(IDS, vector)
@@ -47,7 +53,11 @@ def test_unconfirmed_ads_get_suggestions_and_confirmed_ones_are_untouched(catalo
     coffee, mystery = doc.find("coffee-morning"), doc.find("mystery")
     assert coffee is not None and list(coffee["subjects"]) == ["drinks"] and "auto_subjects" not in coffee
     assert mystery is not None
-    assert [(a["id"], a["score"]) for a in mystery["auto_subjects"]] == [("food", 0.7), ("drinks", 0.2), ("pets", 0.1)]
+    assert [(a["id"], a["score"]) for a in mystery["auto_subjects"]] == [
+        ("food", 0.7),
+        ("drinks", 0.2),
+        ("pets", 0.1),
+    ]
     text = catalog.read_text()
     assert all(line in text for line in before.splitlines())
     # Only one confirmed subject: no head can be trained yet, the confirmed ad is embedded as an example.
@@ -62,8 +72,15 @@ def test_without_all_tagged_ads_are_skipped_and_with_all_they_are_redone(catalog
 
 def test_confirmed_ads_of_two_subjects_train_a_head(catalog: Path) -> None:
     doc = CatalogDocument.open(catalog)
-    doc.append({"id": "kitten", "media": "media/mystery.png", "advertiser": "A", "campaign": "c",
-                "subjects": ["pets"]})
+    doc.append(
+        {
+            "id": "kitten",
+            "media": "media/mystery.png",
+            "advertiser": "A",
+            "campaign": "c",
+            "subjects": ["pets"],
+        }
+    )
     doc.append({"id": "new-one", "media": "media/coffee.png", "advertiser": "A", "campaign": "c"})
     doc.save()
     fake = FakeClassifier()
@@ -112,5 +129,10 @@ def test_embeddings_are_cached_by_checksum(catalog: Path, tmp_path: Path) -> Non
 def test_pick_suggestions_keeps_the_best_even_when_weak() -> None:
     weak = [SubjectScore("food", 0.08), SubjectScore("pets", 0.07)]
     assert [s.subject_id for s in pick_suggestions(weak)] == ["food"]
-    strong = [SubjectScore("a", 0.5), SubjectScore("b", 0.3), SubjectScore("c", 0.15), SubjectScore("d", 0.05)]
+    strong = [
+        SubjectScore("a", 0.5),
+        SubjectScore("b", 0.3),
+        SubjectScore("c", 0.15),
+        SubjectScore("d", 0.05),
+    ]
     assert [s.subject_id for s in pick_suggestions(strong)] == ["a", "b", "c"]

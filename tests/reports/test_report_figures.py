@@ -67,7 +67,8 @@ def test_filters_narrow_the_plays(generated: GeneratedDb) -> None:
     lo = datetime(2026, 3, 3, tzinfo=PARIS)
     hi = datetime(2026, 3, 10, tzinfo=PARIS)
     plays = [
-        p for p in generated.counted()
+        p
+        for p in generated.counted()
         if p.advertiser == "acme" and p.screen_id == "s2" and lo <= p.started_at < hi
     ]
     assert 0 < report.total.plays == len(plays)
@@ -92,8 +93,15 @@ def test_time_series_and_heatmap_are_in_store_local_time(generated: GeneratedDb)
     best = max(viewers.values())
     assert report.peaks[0].viewers == best
     assert (report.peaks[0].weekday, report.peaks[0].hour) in {k for k, v in viewers.items() if v == best}
-    assert report.peaks[0].name.split()[0] in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                                              "Saturday", "Sunday")
+    assert report.peaks[0].name.split()[0] in (
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    )
 
 
 def test_demographics_sum_the_composition(generated: GeneratedDb) -> None:

@@ -22,8 +22,13 @@ COSTS = {ad: cost for ad, (_, _, cost) in ADS.items() if cost is not None}
 
 @pytest.fixture(scope="module")
 def report(generated: GeneratedDb):
-    return build_report(generated.engine, ReportFilter(advertiser="acme"), ZoneInfo("Europe/Paris"),
-                        now=datetime(2026, 4, 1, tzinfo=UTC), costs=COSTS)
+    return build_report(
+        generated.engine,
+        ReportFilter(advertiser="acme"),
+        ZoneInfo("Europe/Paris"),
+        now=datetime(2026, 4, 1, tzinfo=UTC),
+        costs=COSTS,
+    )
 
 
 def test_json_holds_the_same_figures(report) -> None:
@@ -57,8 +62,12 @@ def test_html_embeds_png_charts_and_the_figures(report) -> None:
 
 
 def test_html_escapes_names_from_the_database(generated: GeneratedDb) -> None:
-    report = build_report(generated.engine, ReportFilter(campaign="<script>x</script>"),
-                          ZoneInfo("UTC"), now=datetime(2026, 4, 1, tzinfo=UTC))
+    report = build_report(
+        generated.engine,
+        ReportFilter(campaign="<script>x</script>"),
+        ZoneInfo("UTC"),
+        now=datetime(2026, 4, 1, tzinfo=UTC),
+    )
     html = render(report, "html").decode()
     assert "<script>x" not in html and "&lt;script&gt;" in html
     assert "No plays match" in html
