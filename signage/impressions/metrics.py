@@ -42,8 +42,32 @@ class CompositionCell:
     viewers: int
 
 
+class AudienceRates:
+    """Rates derived from counts (never stored, so they always add up); one definition for a play
+    and for a report's sums. The class using it provides the counted fields."""
+
+    viewers: int
+    ots: int
+    happy_before: int
+    classified_before: int
+    happy_during: int
+    classified_during: int
+
+    @property
+    def viewer_rate(self) -> float | None:
+        return self.viewers / self.ots if self.ots else None
+
+    @property
+    def happy_share_before(self) -> float | None:
+        return self.happy_before / self.classified_before if self.classified_before else None
+
+    @property
+    def happy_share_during(self) -> float | None:
+        return self.happy_during / self.classified_during if self.classified_during else None
+
+
 @dataclass(frozen=True)
-class Impression:
+class Impression(AudienceRates):
     """What the audience did during one play (``audience_known`` False: no camera, all counts 0)."""
 
     play_id: str
@@ -67,18 +91,6 @@ class Impression:
         if not self.viewers:
             return None
         return sum(t.attention_s for t in self.tracks if t.viewer) / self.viewers
-
-    @property
-    def viewer_rate(self) -> float | None:
-        return self.viewers / self.ots if self.ots else None
-
-    @property
-    def happy_share_before(self) -> float | None:
-        return self.happy_before / self.classified_before if self.classified_before else None
-
-    @property
-    def happy_share_during(self) -> float | None:
-        return self.happy_during / self.classified_during if self.classified_during else None
 
 
 @dataclass

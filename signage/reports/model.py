@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from signage.domain import AgeBand, Gender
+from signage.impressions.metrics import AudienceRates
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -38,7 +39,7 @@ class ReportFilter:
 
 
 @dataclass(frozen=True)
-class Figures:
+class Figures(AudienceRates):
     """Sums over a set of plays; rates are derived, never stored, so they always add up."""
 
     plays: int = 0
@@ -57,20 +58,8 @@ class Figures:
     cost_viewers: int = 0  # viewers of those ads (the CPM denominator)
 
     @property
-    def viewer_rate(self) -> float | None:
-        return self.viewers / self.ots if self.ots else None
-
-    @property
     def attention_per_viewer_s(self) -> float | None:
         return self.viewer_attention_s / self.viewers if self.viewers else None
-
-    @property
-    def happy_share_before(self) -> float | None:
-        return self.happy_before / self.classified_before if self.classified_before else None
-
-    @property
-    def happy_share_during(self) -> float | None:
-        return self.happy_during / self.classified_during if self.classified_during else None
 
     @property
     def cpm_viewers(self) -> float | None:
