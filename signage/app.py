@@ -26,6 +26,7 @@ from signage.camera.base import SourceError
 from signage.camera.capture import CameraStage
 from signage.camera.factory import open_source
 from signage.catalog import load_catalog
+from signage.catalog_watch import CatalogWatcher
 from signage.domain import AudienceSnapshot, Catalog
 from signage.impressions.observer import ImpressionObserver
 from signage.impressions.sink import SqlImpressionSink
@@ -118,8 +119,12 @@ def run(settings: Settings, options: RunOptions) -> int:
     player = PygamePlayer(settings.display, standby=catalog.standby, headless=headless)
     rng = random.Random(options.seed)
     holder = RulesHolder(settings.rules, settings.tz) if settings.rules else None
+    catalog_watch = CatalogWatcher(
+        settings.catalog, catalog, stop, default_image_s=settings.display.image_duration_s
+    )
+    catalog_watch.start()
     programme = Programme(
-        catalog,
+        catalog_watch.current,
         settings.policy,
         settings.tz,
         rng,
@@ -162,6 +167,7 @@ def run(settings: Settings, options: RunOptions) -> int:
         programme.decide,
         clock,
         observers,
+        catalog_version=lambda: catalog_watch.version,
     )
     timer = None
     if options.duration_s is not None:
@@ -179,6 +185,7 @@ def run(settings: Settings, options: RunOptions) -> int:
             camera.join(timeout=5.0)
         if perception is not None:
             perception.join(timeout=5.0)
+        catalog_watch.join(timeout=5.0)
         player.close()
         impressions.close()
         store.close()

@@ -75,6 +75,7 @@ class SlotLoop:
         decider: Decider,
         clock: Clock,
         observers: Sequence[PlayObserver] = (),
+        catalog_version: Callable[[], int] = lambda: 0,
     ) -> None:
         self.config = config
         self.player = player
@@ -83,6 +84,8 @@ class SlotLoop:
         self.decider = decider
         self.clock = clock
         self.observers = tuple(observers)
+        self.catalog_version = catalog_version
+        self._catalog_version = catalog_version()
         # Kept indexed between decisions: re-indexing a day of plays at every decision costs ms.
         self.history = PlayHistory()
         self.unplayable: set[str] = set()  # ads the player failed on: out until restart/reload
@@ -106,6 +109,11 @@ class SlotLoop:
 
     # -- decisions -------------------------------------------------------------------------
     def _decide(self) -> Decision:
+        version = self.catalog_version()
+        if version != self._catalog_version:
+            # A new catalog may carry a fixed file for an ad that failed: give every ad a new chance.
+            self._catalog_version = version
+            self.unplayable.clear()
         audience = self.audience()
         current = self._current
         on_screen = None

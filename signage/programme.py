@@ -22,26 +22,30 @@ from signage.targeting.ruleset import RuleSet
 class Programme:
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: Catalog | Callable[[], Catalog],
         policy: PolicySettings,
         tz: ZoneInfo,
         rng: random.Random,
         rules: Callable[[], RuleSet | None] = lambda: None,
     ) -> None:
-        self.catalog = catalog
+        # A fixed catalog, or a source such as CatalogWatcher.current that may swap in a new one.
+        self.catalog_source: Callable[[], Catalog] = catalog if callable(catalog) else (lambda: catalog)
         self.policy = policy
         self.tz = tz
         self.rng = rng
         self.rules = rules
+        self._source: Catalog | None = None  # the catalog _playable was built from (kept alive)
         self._excluded: frozenset[str] = frozenset()
-        self._playable = catalog
+        self._playable = Catalog(ads=())
 
     def _playable_catalog(self, exclude: frozenset[str]) -> Catalog:
-        # Rebuilt only when the set of failed ads changes, so the rules engine's indexes stay warm.
-        if exclude != self._excluded:
-            self._excluded = exclude
-            ads = tuple(ad for ad in self.catalog.ads if ad.ad_id not in exclude)
-            self._playable = replace(self.catalog, ads=ads)
+        # Rebuilt only when the catalog or the set of failed ads changes, so the rules engine's
+        # indexes (keyed by the catalog object) stay warm.
+        catalog = self.catalog_source()
+        if catalog is not self._source or exclude != self._excluded:
+            self._source, self._excluded = catalog, exclude
+            ads = tuple(ad for ad in catalog.ads if ad.ad_id not in exclude)
+            self._playable = replace(catalog, ads=ads) if exclude else catalog
         return self._playable
 
     def decide(

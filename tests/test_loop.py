@@ -174,3 +174,17 @@ def test_closing_the_window_stops_the_loop(tmp_path: Path) -> None:
     assert stop.is_set()
     (play,) = rig.sink.plays.values()
     assert play.outcome is PlayOutcome.INTERRUPTED
+
+
+def test_a_catalog_reload_gives_failed_ads_a_new_chance(tmp_path: Path) -> None:
+    version = {"n": 0}
+    broken = make_ad(tmp_path, "broken", exists=False)
+    rig = Rig([broken, make_ad(tmp_path, "good")])
+    rig.loop.catalog_version = lambda: version["n"]
+    rig.run_for(30)
+    assert rig.loop.unplayable == {"broken"} or rig.player.shown.count("broken") == 0
+    broken.media.write_bytes(b"fixed")  # the operator replaced the file and the catalog reloaded
+    version["n"] = 1
+    rig.run_for(30)
+    assert "broken" not in rig.loop.unplayable
+    assert rig.player.shown.count("broken") >= 1
