@@ -41,6 +41,10 @@ class DisplaySettings(Strict):
     privacy_notice_text: str = "This screen counts viewers anonymously with a camera. No images are stored."
     image_duration_s: Annotated[float, Field(gt=0)] = 8.0
     standby_slot_s: Annotated[float, Field(gt=0)] = 10.0
+    # "pygame": VLC hands decoded frames to pygame, which draws them: the switch between ads is
+    # gapless and the privacy notice is drawn on top. "window": under X11, VLC draws into the
+    # window itself (less CPU for 4K video, but a new clip may flash black before its first frame).
+    video_output: Literal["pygame", "window"] = "pygame"
 
 
 class PerceptionSettings(Strict):

@@ -2,9 +2,10 @@
 
 Two drawing paths, picked once at start-up and logged:
 
-* ``window``: an X11 display; VLC draws into the pygame window itself (``set_xwindow``).
-* ``callbacks``: no X (``--headless``, SDL dummy driver, or any non-X11 driver); VLC hands decoded
-  frames to us and ``pump`` blits them, so frames are really decoded, drawn and screenshot-able.
+* ``callbacks`` (the default, and the only path without X): VLC hands decoded frames to us and
+  ``pump`` blits them, so the switch between ads is gapless and frames are screenshot-able.
+* ``window`` (``display.video_output: window`` on an X11 display): VLC draws into the pygame
+  window itself (``set_xwindow``): cheaper for 4K video, but a new clip may flash black.
 
 The screen surface keeps its last picture until a new one is drawn: a new item never blanks the
 screen before its own first frame is ready, and a skipped item leaves the previous picture up.
@@ -84,7 +85,8 @@ class PygamePlayer:
         # Under the dummy driver FULLSCREEN means 1024x768 whatever was asked: trust the surface.
         self.size: tuple[int, int] = self._screen.get_size()
         wm = pygame.display.get_wm_info()
-        self._xwindow: int | None = wm.get("window") if pygame.display.get_driver() == "x11" else None
+        draws_itself = display.video_output == "window" and pygame.display.get_driver() == "x11"
+        self._xwindow: int | None = wm.get("window") if draws_itself else None
         self.mode = "window" if self._xwindow else "callbacks"
         sound = sound_device_present()
         self._vlc = make_instance(draw_into_window=self._xwindow is not None, sound=sound)

@@ -30,7 +30,7 @@ from signage.playback.pygame_player import PygamePlayer
 from signage.settings import DisplaySettings
 
 clip, shot = Path(sys.argv[1]), Path(sys.argv[2])
-player = PygamePlayer(DisplaySettings(), headless=False)
+player = PygamePlayer(DisplaySettings(video_output="window"), headless=False)
 try:
     print("mode", player.mode, player.size)
     red = Ad("red", clip, MediaKind.VIDEO, 1.0, "acme", "c")
