@@ -55,8 +55,7 @@ def register(app: typer.Typer) -> None:
         windowed: WindowedOption = False,
         seed: SeedOption = None,
     ) -> None:
-        """Run the player on its built-in defaults: sample ads and rules, the webcam or a simulated
-        scene, a local SQLite database under ./data."""
+        """Run the player on its built-in defaults: sample ads and rules, a webcam or a simulated scene, SQLite."""
         from signage.samples import generate
 
         written = generate(PROJECT_ROOT / "ads" / "media")
