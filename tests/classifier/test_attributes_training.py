@@ -129,3 +129,74 @@ def test_tiny_training_run_exports_a_loadable_model_and_resumes(tmp_path: Path) 
     net2, _ = train(cfg2, resume=True)
     for (name, a), b in zip(net.state_dict().items(), net2.state_dict().values(), strict=True):
         assert np.allclose(a.float().numpy(), b.float().numpy()), name
+
+
+@pytest.mark.parametrize("frozen", [0, 3, 4, 5, 11])
+def test_frozen_blocks_only_move_the_split_point(frozen: int) -> None:
+    import torch
+
+    from classifier.attributes.network import FROZEN_BLOCKS, AttributeNet
+
+    torch.manual_seed(0)
+    reference = AttributeNet().eval()
+    net = AttributeNet(frozen_blocks=frozen).eval()
+    # Same parameters whatever the split, so weights trained with any value load into the default network.
+    assert list(net.state_dict()) == list(reference.state_dict())
+    net.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 3, 80, 80)
+    with torch.inference_mode():
+        whole = reference(x)
+        split = net.from_stem(net.stem(x))
+    assert torch.allclose(whole.emotion_logits, split.emotion_logits, atol=1e-5)
+    assert torch.allclose(whole.age_mean, split.age_mean, atol=1e-4)
+    frozen_ids = {id(p) for p in net.frozen_parameters()}
+    trunk_blocks = net.trunk._blocks
+    assert all(id(p) in frozen_ids for b in trunk_blocks[:frozen] for p in b.parameters())
+    assert not any(id(p) in frozen_ids for b in trunk_blocks[frozen:] for p in b.parameters())
+    assert AttributeNet().frozen_blocks == FROZEN_BLOCKS
+
+
+def test_frozen_blocks_out_of_range_is_refused() -> None:
+    from classifier.attributes.network import AttributeNet
+
+    with pytest.raises(ValueError, match="frozen_blocks"):
+        AttributeNet(frozen_blocks=12)
+    with pytest.raises(ValueError, match="frozen_blocks"):
+        AttributeNet(frozen_blocks=-1)
+
+
+def test_emotion_label_smoothing_is_an_option() -> None:
+    import torch
+
+    from classifier.attributes.network import AttributeOutputs
+    from classifier.attributes.training import TrainConfig, losses
+
+    logits = torch.tensor([[8.0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 8.0, 0, 0, 0]])
+    # Rows 0-1 are FER faces (emotion), row 2 a UTKFace face (age, gender).
+    out = AttributeOutputs(torch.full((3,), 30.0), torch.full((3,), 3.0), torch.zeros(3),
+                           torch.cat([logits, torch.zeros(1, 7)]))
+    args = (2, torch.tensor([30.0]), torch.tensor([1.0]), torch.tensor([0, 3]))
+    _, sharp = losses(out, *args, label_smoothing=0.0)
+    _, smooth = losses(out, *args, label_smoothing=0.2)
+    assert smooth["emo"] > sharp["emo"]  # confident, correct logits are penalised only when smoothing
+    assert TrainConfig(Path("u"), Path("f"), Path("w")).emotion_label_smoothing == 0.05
+
+
+def test_model_card_states_missed_targets_from_the_recorded_figures() -> None:
+    from classifier.attributes.model_card import render
+
+    group = {"n": 10, "age_mae": 4.0, "gender_accuracy": 0.95}
+    test = {"age_mae": 4.5, "gender_accuracy": 0.95, "emotion_accuracy": 0.60, "n_utkface": 20, "n_fer2013": 7,
+            "ms_per_face": 2.0, "by_age_band": {"child": {**group, "gender_accuracy": 0.7},
+                                                "65+": {**group, "age_mae": 9.5}},
+            "by_gender": {"female": group, "male": {**group, "gender_accuracy": 0.945}},
+            "by_emotion": {"happy": {"n": 7, "recall": 0.6}}}
+    entry = {"file": "f.pt", "sha256": "0" * 64, "input": {"size_px": 96, "crop": "c"},
+             "training": {"epochs": 3, "frozen_blocks": 4, "commands": ["signage train --epochs 3"]},
+             "metrics": {"calibration_split": {"age_mae": 5.0, "gender_accuracy": 0.9, "emotion_accuracy": 0.6},
+                         "held_out_test": test}}
+    card = render(entry)
+    assert "**It misses emotion accuracy**" in card
+    assert "first 4 EfficientNet blocks are frozen" in card and "96 px crops, 3 epochs" in card
+    assert "Trained with (seeded):" in card
+    assert "gender accuracy is 70.0 %" in card
