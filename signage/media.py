@@ -7,10 +7,15 @@ reaches the screen; the audio question is answered by libvlc's parser when libvl
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+import numpy as np
+import numpy.typing as npt
 
 from signage.domain import MediaKind
 
@@ -111,3 +116,33 @@ def probe_media(path: Path, *, check_audio: bool = False) -> MediaInfo:
         capture.release()
     audio = _has_audio(path) if check_audio else None
     return MediaInfo(kind, width, height, frames / fps, fps, codec, audio, size)
+
+
+def write_h264(
+    path: Path,
+    frames: Iterable[npt.NDArray[np.uint8]],
+    size: tuple[int, int],
+    fps: float,
+    *,
+    preset: str = "veryfast",
+) -> None:
+    """Encode BGR frames (all ``size`` = (width, height)) into an H.264 MP4 with ffmpeg.
+
+    For making test clips and benchmark commercials the way real ads are encoded (H.264, keyframes at
+    scene cuts); raises MediaError when ffmpeg is missing or fails.
+    """
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise MediaError("ffmpeg is not installed, so H.264 video cannot be written")
+    width, height = size
+    command = [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
+               "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", str(path)]  # fmt: skip
+    process = subprocess.Popen(command, stdin=subprocess.PIPE)
+    assert process.stdin is not None
+    try:
+        for frame in frames:
+            process.stdin.write(np.ascontiguousarray(frame).tobytes())
+    finally:
+        process.stdin.close()
+    if process.wait() != 0:
+        raise MediaError(f"ffmpeg could not write {path}")

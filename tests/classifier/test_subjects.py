@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -16,6 +16,7 @@ from classifier.subjects.imagenet import class_names, class_texts
 from classifier.subjects.ocr import clean_text
 from classifier.subjects.taxonomy import load_subjects
 from classifier.subjects.types import Subject, SubjectScores
+from signage.media import write_h264
 
 
 def test_one_frame_per_scene_and_always_the_last() -> None:
@@ -38,40 +39,15 @@ def test_scaled_size_is_even_short_side_first_and_caps_banners() -> None:
 def _clip(path: Path, colours: list[tuple[int, int, int]], seconds_each: float) -> Path:
     """An H.264 clip of flat-colour scenes with hard cuts, as a commercial would have."""
     fps, (w, h) = 10, (320, 180)
-    proc = subprocess.Popen(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "bgr24",
-            "-s",
-            f"{w}x{h}",
-            "-r",
-            str(fps),
-            "-i",
-            "-",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            str(path),
-        ],
-        stdin=subprocess.PIPE,
-    )
-    assert proc.stdin is not None
-    for colour in colours:
-        for i in range(int(seconds_each * fps)):
-            frame = np.full((h, w, 3), colour, np.uint8)
-            cv2.circle(frame, (20 + 5 * i, 90), 10, (255, 255, 255), -1)
-            proc.stdin.write(frame.tobytes())
-    proc.stdin.close()
-    assert proc.wait() == 0
+
+    def frames() -> Iterator[np.ndarray]:
+        for colour in colours:
+            for i in range(int(seconds_each * fps)):
+                frame = np.full((h, w, 3), colour, np.uint8)
+                cv2.circle(frame, (20 + 5 * i, 90), 10, (255, 255, 255), -1)
+                yield frame
+
+    write_h264(path, frames(), (w, h), fps, preset="ultrafast")
     return path
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -13,6 +13,7 @@ from skimage import data
 from classifier.subjects.classifier import SubjectClassifier
 from classifier.subjects.taxonomy import load_subjects
 from classifier.subjects.types import Subject
+from signage.media import write_h264
 
 pytestmark = pytest.mark.slow
 
@@ -31,48 +32,25 @@ def _png(folder: Path, name: str, rgb: np.ndarray) -> Path:
 def _ken_burns_clip(path: Path, rgb: np.ndarray, seconds: float = 4.0, fps: int = 25) -> Path:
     """A 720p H.264 commercial: a slow zoom on the photo, then a plain end card with a slogan."""
     w, h = 1280, 720
-    proc = subprocess.Popen(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "bgr24",
-            "-s",
-            f"{w}x{h}",
-            "-r",
-            str(fps),
-            "-i",
-            "-",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-pix_fmt",
-            "yuv420p",
-            str(path),
-        ],
-        stdin=subprocess.PIPE,
-    )
-    assert proc.stdin is not None
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     frames = int(seconds * fps)
-    for i in range(frames):
-        if i < frames - fps:  # zoom from the whole photo to its centre
-            zoom = 1.0 + 0.3 * i / frames
-            ph, pw = bgr.shape[:2]
-            ch, cw = int(ph / zoom), int(pw / zoom)
-            y, x = (ph - ch) // 2, (pw - cw) // 2
-            frame = cv2.resize(bgr[y : y + ch, x : x + cw], (w, h), interpolation=cv2.INTER_LINEAR)
-        else:
-            frame = np.full((h, w, 3), 245, np.uint8)
-            cv2.putText(frame, "Happy every day", (330, 380), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (40, 40, 40), 4)
-        proc.stdin.write(frame.tobytes())
-    proc.stdin.close()
-    assert proc.wait() == 0
+
+    def render() -> Iterator[np.ndarray]:
+        for i in range(frames):
+            if i < frames - fps:  # zoom from the whole photo to its centre
+                zoom = 1.0 + 0.3 * i / frames
+                ph, pw = bgr.shape[:2]
+                ch, cw = int(ph / zoom), int(pw / zoom)
+                y, x = (ph - ch) // 2, (pw - cw) // 2
+                yield cv2.resize(bgr[y : y + ch, x : x + cw], (w, h), interpolation=cv2.INTER_LINEAR)
+            else:
+                frame = np.full((h, w, 3), 245, np.uint8)
+                cv2.putText(
+                    frame, "Happy every day", (330, 380), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (40, 40, 40), 4
+                )
+                yield frame
+
+    write_h264(path, render(), (w, h), fps)
     return path
 
 
