@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import pytest
 from report_data import GeneratedDb, generate, new_engine
 
 from signage.store.engine import make_engine
 from signage.store.migrate import upgrade
-from signage.store.pgschema import temporary_schema
-from signage.store.samples import postgres_test_url
 
 
 @pytest.fixture(scope="module")
@@ -20,14 +19,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> GeneratedDb:
 
 
 @pytest.fixture(scope="module")
-def generated_pg() -> Iterator[GeneratedDb]:
+def generated_pg(postgres_schema: Callable[[str], AbstractContextManager[str]]) -> Iterator[GeneratedDb]:
     """The same generated plays in a throwaway schema on the test PostgreSQL server."""
-    url, why = postgres_test_url()
-    if url is None:
-        if why == "SIGNAGE_SKIP_POSTGRES=1":
-            pytest.skip(why)
-        pytest.fail(why, pytrace=False)
-    with temporary_schema(url, prefix="test_reports") as schema_url:
+    with postgres_schema("test_reports") as schema_url:
         engine = make_engine(schema_url)
         upgrade(engine)
         yield generate(engine)
