@@ -54,6 +54,7 @@ def export(net: AttributeNet, result: TrainResult, cfg: TrainConfig, out_dir: Pa
         "training": {"epochs": result.epochs, "seed": cfg.seed, "views": cfg.views, "lr": cfg.lr,
                      "frozen_blocks": cfg.frozen_blocks,
                      "emotion_label_smoothing": cfg.emotion_label_smoothing,
+                     "warm_start": str(cfg.init) if cfg.init is not None else None,
                      "commands": commands or []},
         "calibration": asdict(result.calibration),
         "metrics": {"calibration_split": asdict(result.calibration_metrics)},

@@ -8,6 +8,7 @@ from the last one with the same seeded order.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Callable
@@ -61,6 +62,9 @@ class TrainConfig:
     # Trunk blocks kept at their ImageNet weights (activations cached once); fewer adapt more, cost more.
     frozen_blocks: int = FROZEN_BLOCKS
     emotion_label_smoothing: float = 0.05  # FER2013 labels are noisy
+    # A models folder whose trained weights start this run instead of ImageNet (a warm start that continues
+    # an earlier run with a fresh learning-rate schedule); its input size must match.
+    init: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,24 @@ def predict_stems(net: AttributeNet, stems: np.ndarray, batch: int = 512) -> tup
     return tuple(np.concatenate(p) for p in parts)
 
 
+def _warm_start(net: AttributeNet, models_dir: Path, input_size: int) -> None:
+    from classifier.attributes.model import AttributeModel
+
+    start = AttributeModel.load(models_dir)
+    if start.input_size != input_size:
+        raise ValueError(f"--init model in {models_dir} takes {start.input_size} px input, not {input_size} px; "
+                         f"pass --input-size {start.input_size}.")
+    net.load_state_dict(start.net.state_dict())
+    log.info("warm start from %s", models_dir)
+
+
+def _frozen_digest(net: AttributeNet) -> str:
+    digest = hashlib.sha256()
+    for p in net.frozen_parameters():
+        digest.update(p.detach().cpu().numpy().tobytes())
+    return digest.hexdigest()[:10]
+
+
 # ---- the loop ------------------------------------------------------------------------------------------
 
 
@@ -210,15 +232,16 @@ def train(cfg: TrainConfig, resume: bool = False) -> tuple[AttributeNet, TrainRe
 
     net = AttributeNet(frozen_blocks=cfg.frozen_blocks)
     net.load_imagenet(load_imagenet_lite0().state_dict())
+    if cfg.init is not None:
+        _warm_start(net, cfg.init, cfg.input_size)
     net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     for p in net.frozen_parameters():
         p.requires_grad_(False)
 
     ut, uc = list(utk_split.train), list(utk_split.calibration)
     ft, fc = list(fer_split.train), list(fer_split.calibration)
-    # Activations depend on the input size and on where the trunk is split; the default keeps its old name.
-    suffix = "" if cfg.frozen_blocks == FROZEN_BLOCKS else f"_f{cfg.frozen_blocks}"
-    stems = cfg.work_dir / f"stems{cfg.input_size}{suffix}"
+    # Activations depend on the input size, on where the trunk is split and on the frozen weights.
+    stems = cfg.work_dir / f"stems{cfg.input_size}_f{cfg.frozen_blocks}_{_frozen_digest(net)}"
     stems.mkdir(exist_ok=True)
     utk_train = _stem_cache(net, utk_crops[ut], stems, "utk_train", cfg.views, cfg.seed, grey_p=0.4)
     fer_train = _stem_cache(net, fer_crops[ft], stems, "fer_train", cfg.views, cfg.seed + 1, grey_p=0.0)

@@ -48,9 +48,13 @@ def register(app: typer.Typer) -> None:
         label_smoothing: Annotated[float, typer.Option(
             min=0.0, max=0.5, help="Label smoothing of the emotion loss (FER2013 labels are noisy).")] = 0.05,
         resume: Annotated[bool, typer.Option("--resume", help="Continue from the last epoch checkpoint.")] = False,
+        init: Annotated[Path | None, typer.Option(
+            "--init", help="Models folder whose weights start training instead of ImageNet (warm start).")
+        ] = None,
     ) -> None:
         """Train the age/gender/emotion model (seeded, resumable) and pin it in OUT/manifest.yaml."""
         _logging()
+        from classifier.attributes import ModelError
         from classifier.attributes.export import export, previous_commands
         from classifier.attributes.training import TrainConfig, train
 
@@ -60,10 +64,16 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(2)
         cfg = TrainConfig(utkface=utkface, fer2013=fer2013, work_dir=work_dir, epochs=epochs, seed=seed,
                           views=views, threads=threads, limit=limit, input_size=input_size,
-                          frozen_blocks=frozen_blocks, emotion_label_smoothing=label_smoothing)
-        net, result = train(cfg, resume=resume)
+                          frozen_blocks=frozen_blocks, emotion_label_smoothing=label_smoothing, init=init)
+        try:
+            net, result = train(cfg, resume=resume)
+        except (ModelError, ValueError) as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
         command = "signage " + shlex.join(sys.argv[1:])
-        commands = [*previous_commands(out), command] if resume else [command]
+        # A resumed run continues OUT's commands; a warm start continues those of the model it started from.
+        earlier = previous_commands(out) if resume else previous_commands(init) if init is not None else []
+        commands = [*earlier, command]
         path = export(net, result, cfg, out, commands)
         typer.echo(f"wrote {path} (calibration split: {result.calibration_metrics})")
 

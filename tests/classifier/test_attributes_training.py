@@ -97,6 +97,7 @@ def test_listing_skips_malformed_names_and_needs_emotion_folders(tmp_path: Path)
 
 @pytest.mark.slow
 def test_tiny_training_run_exports_a_loadable_model_and_resumes(tmp_path: Path) -> None:
+    import torch
     from matplotlib import cbook
 
     from classifier.attributes import AttributeModel
@@ -129,6 +130,20 @@ def test_tiny_training_run_exports_a_loadable_model_and_resumes(tmp_path: Path) 
     net2, _ = train(cfg2, resume=True)
     for (name, a), b in zip(net.state_dict().items(), net2.state_dict().values(), strict=True):
         assert np.allclose(a.float().numpy(), b.float().numpy()), name
+    # A warm start begins from the exported weights, so its frozen blocks are theirs, not ImageNet's.
+    cfg3 = TrainConfig(**{**cfg.__dict__, "work_dir": tmp_path / "work3", "init": tmp_path / "models"})
+    net3, _ = train(cfg3)
+    for a, b in zip(model.net.frozen_parameters(), net3.frozen_parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_warm_start_refuses_a_model_of_another_input_size() -> None:
+    from classifier.attributes.network import AttributeNet
+    from classifier.attributes.training import _warm_start
+
+    models = Path(__file__).resolve().parents[2] / "models"
+    with pytest.raises(ValueError, match="pass --input-size"):
+        _warm_start(AttributeNet(), models, 48)
 
 
 @pytest.mark.parametrize("frozen", [0, 3, 4, 5, 11])
