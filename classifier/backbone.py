@@ -6,11 +6,14 @@ Lite variants drop squeeze-and-excitation and use ReLU6, which keeps them fast o
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 # (expand ratio, kernel, stride, output channels, repeats) per stage, as in EfficientNet-B0.
 LITE0_STAGES: tuple[tuple[int, int, int, int, int], ...] = (
@@ -29,6 +32,7 @@ INPUT_MEAN = 127.0
 INPUT_SCALE = 128.0
 _BN_EPS = 1e-3
 _BN_MOMENTUM = 0.01
+_M = TypeVar("_M", bound=nn.Module)
 
 
 class MBConv(nn.Module):
@@ -93,6 +97,30 @@ class EfficientNetLite0(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._fc(self._dropout(self.features(x)))
+
+
+def fold_batchnorm(net: _M) -> _M:
+    """An inference copy of ``net`` with every batch norm folded into the convolution before it.
+
+    Same outputs (to float rounding), about a sixth less time per face on this CPU; the copy cannot be trained
+    and its state dict has other keys, so callers keep the original for training and saving.
+    """
+    folded = copy.deepcopy(net).eval()
+    for trunk in folded.modules():
+        if isinstance(trunk, EfficientNetLite0):
+            trunk._conv_stem = fuse_conv_bn_eval(trunk._conv_stem, trunk._bn0)
+            trunk._bn0 = nn.Identity()  # type: ignore[assignment]
+            trunk._conv_head = fuse_conv_bn_eval(trunk._conv_head, trunk._bn1)
+            trunk._bn1 = nn.Identity()  # type: ignore[assignment]
+        elif isinstance(trunk, MBConv):
+            if trunk.has_expand:
+                trunk._expand_conv = fuse_conv_bn_eval(trunk._expand_conv, trunk._bn0)
+                trunk._bn0 = nn.Identity()  # type: ignore[assignment]
+            trunk._depthwise_conv = fuse_conv_bn_eval(trunk._depthwise_conv, trunk._bn1)
+            trunk._bn1 = nn.Identity()  # type: ignore[assignment]
+            trunk._project_conv = fuse_conv_bn_eval(trunk._project_conv, trunk._bn2)
+            trunk._bn2 = nn.Identity()  # type: ignore[assignment]
+    return folded
 
 
 def weights_path() -> Path:

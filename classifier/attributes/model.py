@@ -14,7 +14,7 @@ import torch
 
 from classifier.attributes.manifest import ENTRY_NAME, ModelError, verified_file
 from classifier.attributes.network import EMOTIONS, AttributeNet
-from classifier.backbone import to_input
+from classifier.backbone import fold_batchnorm, to_input
 from classifier.types import FaceAttributes
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ class AttributeModel:
     """Batched, calibrated age / gender / emotion for aligned crops from :func:`classifier.crop.crop_face`."""
 
     def __init__(self, net: AttributeNet, calibration: Calibration, input_size: int) -> None:
-        self.net = net.eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.net = net.eval()  # the trainable layout: warm starts and exports read its state dict
+        self._folded = fold_batchnorm(net).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.calibration = calibration
         self.input_size = input_size
 
@@ -105,7 +106,7 @@ class AttributeModel:
         """Uncalibrated outputs (age mean, Laplace scale, gender logit, emotion logits) for calibration."""
         batch = to_input(self._prepare(crops)).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            out = self.net(batch)
+            out = self._folded(batch)
         return (
             out.age_mean.numpy(),
             out.age_scale.numpy(),

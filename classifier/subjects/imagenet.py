@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from classifier.backbone import load_imagenet_lite0, to_input
+from classifier.backbone import fold_batchnorm, load_imagenet_lite0, to_input
 from classifier.subjects.types import Frame, MediaEmbedding
 
 CLASS_FILE = Path(__file__).with_name("imagenet_classes.txt")
@@ -89,7 +89,7 @@ class ImageEncoder:
     def __init__(self, threads: int | None = None) -> None:
         if threads:
             torch.set_num_threads(threads)
-        self._model = load_imagenet_lite0()
+        self._model = fold_batchnorm(load_imagenet_lite0())
         self._lock = threading.Lock()
 
     def frame_outputs(self, frames: list[Frame]) -> tuple[np.ndarray, np.ndarray]:
