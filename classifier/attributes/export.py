@@ -23,6 +23,7 @@ def export(net: AttributeNet, result: TrainResult, cfg: TrainConfig, out_dir: Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / WEIGHTS_NAME
     meta = {"seed": cfg.seed, "epochs": result.epochs}
+    earlier_epochs = _total_epochs(cfg.init) if cfg.init is not None else 0
     save_checkpoint(path, net, result.calibration, input_size, meta)
     entry: dict[str, Any] = {
         "file": WEIGHTS_NAME,
@@ -51,7 +52,7 @@ def export(net: AttributeNet, result: TrainResult, cfg: TrainConfig, out_dir: Pa
                          "the validation folder (PublicTest) is the held-out test",
             },
         },
-        "training": {"epochs": result.epochs, "seed": cfg.seed, "views": cfg.views, "lr": cfg.lr,
+        "training": {"epochs": result.epochs, "total_epochs": earlier_epochs + result.epochs, "seed": cfg.seed, "views": cfg.views, "lr": cfg.lr,
                      "frozen_blocks": cfg.frozen_blocks,
                      "emotion_label_smoothing": cfg.emotion_label_smoothing,
                      "warm_start": str(cfg.init) if cfg.init is not None else None,
@@ -63,12 +64,22 @@ def export(net: AttributeNet, result: TrainResult, cfg: TrainConfig, out_dir: Pa
     return path
 
 
-def previous_commands(models_dir: Path) -> list[str]:
+def _training_entry(models_dir: Path) -> dict[str, Any]:
     try:
         entry = read_manifest(models_dir)["models"].get(ENTRY_NAME) or {}
     except Exception:  # no manifest yet: nothing to continue from
-        return []
-    return list((entry.get("training") or {}).get("commands") or [])
+        return {}
+    return dict(entry.get("training") or {})
+
+
+def previous_commands(models_dir: Path) -> list[str]:
+    return list(_training_entry(models_dir).get("commands") or [])
+
+
+def _total_epochs(models_dir: Path) -> int:
+    """Epochs behind the weights in ``models_dir``, counting the warm starts they came from."""
+    training = _training_entry(models_dir)
+    return int(training.get("total_epochs") or training.get("epochs") or 0)
 
 
 def record_test_metrics(models_dir: Path, metrics: dict[str, Any], command: str) -> None:

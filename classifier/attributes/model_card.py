@@ -34,6 +34,13 @@ def _missed_targets(test: dict[str, Any]) -> tuple[list[str], list[str]]:
     return [k for k, ok in checks.items() if ok], [k for k, ok in checks.items() if not ok]
 
 
+def _epochs(training: dict[str, Any]) -> str:
+    total, last = training.get("total_epochs"), training.get("epochs")
+    if total and last and total != last:
+        return f"{total} epochs in all (the last {last} a warm start with a fresh schedule)"
+    return f"{last} epochs"
+
+
 def _fit_notes(entry: dict[str, Any], test: dict[str, Any]) -> list[str]:
     """The limitation bullets that depend on this model's own figures."""
     met, missed = _missed_targets(test)
@@ -48,7 +55,7 @@ def _fit_notes(entry: dict[str, Any], test: dict[str, Any]) -> list[str]:
     notes = [
         f"- {verdict}; offline baselines the issue lists: face-api.js MAE 5.07, gender 93.9 %, expressions "
         f"57.0 %. It was trained on a 2-core CPU: the first {frozen} EfficientNet blocks are frozen (their "
-        f"activations cached once), the network sees {size} px crops, {training.get('epochs')} epochs; the "
+        f"activations cached once), the network sees {size} px crops, {_epochs(training)}; the "
         f"calibration split ended at MAE {_f(cal_split.get('age_mae'))}, gender "
         f"{_f(cal_split.get('gender_accuracy'), True)}, emotion {_f(cal_split.get('emotion_accuracy'), True)}. "
         "Fewer frozen blocks, larger input and more epochs (a GPU run) are the next step.",
@@ -99,8 +106,8 @@ def render(entry: dict[str, Any]) -> str:
                      f"{info.get('split')}.")
     commands = (entry.get("training") or {}).get("commands") or []
     if commands:
-        resumed = " (seeded; each later command resumes the checkpoint before it)" if len(commands) > 1 else \
-            " (seeded)"
+        resumed = (" (seeded; each later command resumes the checkpoint before it or, with --init, starts "
+                   "from the weights it wrote)") if len(commands) > 1 else " (seeded)"
         lines += ["", f"Trained with{resumed}:", ""]
         lines += [f"    {c}" for c in commands]
     lines += ["", "## Held-out results", ""]
