@@ -116,12 +116,12 @@ def run(settings: Settings, options: RunOptions) -> int:
 
     from signage.playback.pygame_player import PygamePlayer  # pygame initialises on import
 
-    player = PygamePlayer(settings.display, standby=catalog.standby, headless=headless)
     rng = random.Random(options.seed)
     holder = RulesHolder(settings.rules, settings.tz) if settings.rules else None
     catalog_watch = CatalogWatcher(
         settings.catalog, catalog, stop, default_image_s=settings.display.image_duration_s
     )
+    player = PygamePlayer(settings.display, standby=lambda: catalog_watch.current().standby, headless=headless)
     catalog_watch.start()
     programme = Programme(
         catalog_watch.current,

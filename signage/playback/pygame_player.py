@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pygame
 
+from signage.catalog_watch import Stamp, stamp_of
 from signage.domain import Ad, MediaKind, PlayOutcome
 from signage.playback.base import PlayResult
 from signage.playback.slides import BACKGROUND, generated_standby, load_still, privacy_badge
@@ -66,7 +67,7 @@ class PygamePlayer:
         self,
         display: DisplaySettings,
         *,
-        standby: Path | None = None,
+        standby: Path | Callable[[], Path | None] | None = None,
         headless: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -100,8 +101,10 @@ class PygamePlayer:
         )
         self._notice_text = display.privacy_notice_text if display.privacy_notice else ""
         self._badge = privacy_badge(self._notice_text, self.size) if self._notice_text else None
-        self._standby_path = standby
+        # A callable follows the live catalog, so an edited or replaced standby slide shows without a restart.
+        self._standby_source: Callable[[], Path | None] = standby if callable(standby) else (lambda: standby)
         self._standby: pygame.Surface | None = None
+        self._standby_key: tuple[Path | None, Stamp] | None = None
         self._prepared: dict[tuple[str, Path], _Prepared] = {}
         self._slot: _Slot | None = None
         self._pending: PlayResult | None = None
@@ -139,10 +142,14 @@ class PygamePlayer:
             return exc
 
     def _standby_surface(self) -> pygame.Surface:
-        if self._standby is None:
-            if self._standby_path is not None:
+        path = self._standby_source()
+        key = (path, stamp_of(path) if path is not None else None)
+        if self._standby is None or key != self._standby_key:
+            self._standby_key = key
+            self._standby = None
+            if path is not None:
                 try:
-                    self._standby = load_still(self._standby_path, self.size)
+                    self._standby = load_still(path, self.size)
                 except MediaError as exc:
                     self._report(f"standby slide unusable, showing the built-in one: {exc}")
             if self._standby is None:

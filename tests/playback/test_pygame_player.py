@@ -152,6 +152,33 @@ def test_standby_uses_the_catalog_slide_else_a_generated_one(
             p.close()
 
 
+def test_standby_follows_the_live_catalog_and_an_edited_slide(clock: Clock, tmp_path: Path) -> None:
+    slide = tmp_path / "standby.png"
+    cv2.imwrite(str(slide), np.full((90, 160, 3), (0, 0, 200), np.uint8))  # red (BGR)
+    current: list[Path | None] = [slide]
+    p = PygamePlayer(DisplaySettings(privacy_notice=False), standby=lambda: current[0], headless=True, clock=clock)
+
+    def centre() -> np.ndarray:
+        p.show_standby(10.0)
+        p.screenshot(tmp_path / "shot.png")
+        clock.now += 10.0
+        p.pump()
+        pixels = _rgb(tmp_path / "shot.png")
+        return pixels[pixels.shape[0] // 2, pixels.shape[1] // 2].astype(int)
+
+    try:
+        assert centre()[0] > 180  # red
+        cv2.imwrite(str(slide), np.full((90, 160, 3), (200, 0, 0), np.uint8))  # edited in place: blue
+        time.sleep(0.01)
+        assert centre()[2] > 180
+        other = tmp_path / "green.png"
+        cv2.imwrite(str(other), np.full((90, 160, 3), (0, 200, 0), np.uint8))
+        current[0] = other  # the catalog now names another slide
+        assert centre()[1] > 180
+    finally:
+        p.close()
+
+
 def test_two_clips_switch_without_a_black_frame(clips: dict[str, Path]) -> None:
     """Sample the screen after every pump: only red, then only blue; never black, never a mix."""
     player = PygamePlayer(DisplaySettings(privacy_notice=False), headless=True)
