@@ -1,10 +1,12 @@
 """Benchmark: the whole perception stage at 640x480 with 3 real faces, against bare MediaPipe detection.
 
-    .venv/bin/python bench/perception.py [--seconds 5] [--models models]
+    .venv/bin/python bench/perception.py [--seconds 5] [--models models] [--no-player]
 
 Prints frames/s of (a) bare full-range MediaPipe detection and (b) the whole stage (detection,
 face mesh, tracker, crops and the attribute model, throttled as in production), both measured
-in this run on the same frames, their ratio, and the attribute model's ms per face (batched, one
+in this run on the same frames, their ratio, (c) the whole stage again while the real player
+(``signage run --headless``: the sample catalog through pygame and VLC, no camera of its own)
+plays in a second process, as on a screen, and the attribute model's ms per face (batched, one
 torch thread). The faces are real photos shipped in dependencies (matplotlib's grace_hopper,
 scikit-image's astronaut), pasted onto a 640x480 canvas that shifts a little each frame.
 No wall time is asserted: on a shared 2-core machine the ratio is the figure to compare.
@@ -13,8 +15,11 @@ No wall time is asserted: on a shared 2-core machine the ratio is the figure to 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import fields
@@ -26,6 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from classifier.attributes import AttributeModel  # noqa: E402
 from classifier.faces import MediaPipeFaces  # noqa: E402
 from classifier.types import FaceObservation  # noqa: E402
 from signage.audience import Perception, Tracker  # noqa: E402
@@ -82,6 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per figure")
     parser.add_argument("--models", type=Path, default=ROOT / "models")
+    parser.add_argument("--no-player", action="store_true", help="skip the figure with the player running")
     args = parser.parse_args()
 
     import mediapipe as mp
@@ -91,7 +98,7 @@ def main() -> None:
     canvas = make_canvas()
     clip = frames(canvas, 64)
 
-    from classifier.attributes import AttributeModel, ModelError
+    from classifier.attributes import ModelError
 
     try:
         model = AttributeModel.load(args.models)
@@ -132,6 +139,13 @@ def main() -> None:
     print(
         f"whole stage without face mesh:       {light_fps:7.1f} frames/s  (ratio {light_fps / bare_fps:.2f})"
     )
+    if not args.no_player:
+        busy_fps = stage_with_player(model, clip, args.seconds)
+        if busy_fps is not None:
+            print(
+                f"whole stage while the player plays:  {busy_fps:7.1f} frames/s"
+                f"  (ratio to the stage alone {busy_fps / stage_fps:.2f})"
+            )
 
     from classifier.crop import crop_face
 
@@ -150,6 +164,40 @@ def main() -> None:
         print(
             f"attribute model, batch {batch}: {statistics.median(times):5.2f} ms per face (median, 1 thread)"
         )
+
+
+def stage_with_player(model: AttributeModel, clip: list[np.ndarray], seconds: float) -> float | None:
+    """The whole stage's frames/s while ``signage run`` plays the sample catalog in another process."""
+    signage = Path(sys.executable).with_name("signage")
+    if not (ROOT / "ads" / "media").is_dir() or not signage.is_file():
+        print("player figure skipped: run `make samples` first (needs the sample creatives)")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "signage.yaml"
+        config.write_text(
+            f"data_dir: {tmp}\ncamera:\n  source: none\nperception:\n  enabled: false\n"
+            "display:\n  fullscreen: false\n  width: 1280\n  height: 720\nlog_level: WARNING\n"
+        )
+        env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+        player = subprocess.Popen(
+            [str(signage), "run", "--config", str(config), "--headless", "--duration", str(seconds + 30)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(8.0)  # start-up: imports, database, first ad on screen
+            if player.poll() is not None:
+                print(f"player figure skipped: signage run exited with {player.returncode}")
+                return None
+            detector = MediaPipeFaces()
+            busy = Perception(detector, Tracker(), model)
+            fps, _ = rate(lambda i: busy.process(clip[i % len(clip)], i / 30.0), seconds)
+            detector.close()
+            return fps
+        finally:
+            player.terminate()
+            player.wait(timeout=30)
 
 
 def detector_faces(canvas: np.ndarray) -> tuple[FaceObservation, ...]:
