@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import fields
 from pathlib import Path
 
 import cv2
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -119,16 +122,9 @@ def main() -> None:
     bare_fps, _ = rate(lambda i: bare.process(clip[i % len(clip)]), args.seconds)
     bare.close()
 
-    detector = MediaPipeFaces()
-    perception = Perception(detector, Tracker(), model)
-    # Stage time advances at 30 fps of camera time, so classification is throttled as in production.
-    stage_fps, n = rate(lambda i: perception.process(clip[i % len(clip)], i / 30.0), args.seconds)
+    stage_fps, n, perception = stage_rate(MediaPipeFaces(), model, clip, args.seconds)
     snapshot = perception.tracker.snapshot((n + 1) / 30.0)
-    detector.close()
-    no_mesh = MediaPipeFaces(use_mesh=False)
-    light = Perception(no_mesh, Tracker(), model)
-    light_fps, _ = rate(lambda i: light.process(clip[i % len(clip)], i / 30.0), args.seconds)
-    no_mesh.close()
+    light_fps, _, _ = stage_rate(MediaPipeFaces(use_mesh=False), model, clip, args.seconds)
 
     print(f"bare MediaPipe full-range detection: {bare_fps:7.1f} frames/s")
     print(
@@ -166,6 +162,34 @@ def main() -> None:
         )
 
 
+def stage_rate(
+    detector: MediaPipeFaces, model: AttributeModel, clip: list[np.ndarray], seconds: float
+) -> tuple[float, int, Perception]:
+    """Frames/s of the whole stage on ``detector`` (closed afterwards), the frames timed, and the stage."""
+    perception = Perception(detector, Tracker(), model)
+    try:
+        # Stage time advances at 30 fps of camera time, so classification is throttled as in production.
+        fps, n = rate(lambda i: perception.process(clip[i % len(clip)], i / 30.0), seconds)
+    finally:
+        detector.close()
+    return fps, n, perception
+
+
+def _first_play_logged(player: subprocess.Popen[bytes], database: Path, timeout_s: float) -> bool:
+    """Wait until the player has an ad on screen (its first play row), or has exited, or time is up."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and player.poll() is None:
+        if database.is_file():
+            try:
+                with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+                    if db.execute("SELECT count(*) FROM play").fetchone()[0] > 0:
+                        return True
+            except sqlite3.OperationalError:  # schema not migrated yet
+                pass
+        time.sleep(0.5)
+    return False
+
+
 def stage_with_player(model: AttributeModel, clip: list[np.ndarray], seconds: float) -> float | None:
     """The whole stage's frames/s while ``signage run`` plays the sample catalog in another process."""
     signage = Path(sys.executable).with_name("signage")
@@ -174,10 +198,14 @@ def stage_with_player(model: AttributeModel, clip: list[np.ndarray], seconds: fl
         return None
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "signage.yaml"
-        config.write_text(
-            f"data_dir: {tmp}\ncamera:\n  source: none\nperception:\n  enabled: false\n"
-            "display:\n  fullscreen: false\n  width: 1280\n  height: 720\nlog_level: WARNING\n"
-        )
+        settings = {
+            "data_dir": tmp,
+            "camera": {"source": "none"},
+            "perception": {"enabled": False},
+            "display": {"fullscreen": False, "width": 1280, "height": 720},
+            "log_level": "WARNING",
+        }
+        config.write_text(yaml.safe_dump(settings))
         env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
         player = subprocess.Popen(
             [str(signage), "run", "--config", str(config), "--headless", "--duration", str(seconds + 30)],
@@ -186,14 +214,10 @@ def stage_with_player(model: AttributeModel, clip: list[np.ndarray], seconds: fl
             stderr=subprocess.DEVNULL,
         )
         try:
-            time.sleep(8.0)  # start-up: imports, database, first ad on screen
-            if player.poll() is not None:
-                print(f"player figure skipped: signage run exited with {player.returncode}")
+            if not _first_play_logged(player, Path(tmp) / "signage.db", timeout_s=30.0):
+                print(f"player figure skipped: signage run played nothing (exit status {player.poll()})")
                 return None
-            detector = MediaPipeFaces()
-            busy = Perception(detector, Tracker(), model)
-            fps, _ = rate(lambda i: busy.process(clip[i % len(clip)], i / 30.0), seconds)
-            detector.close()
+            fps, _, _ = stage_rate(MediaPipeFaces(), model, clip, seconds)
             return fps
         finally:
             player.terminate()
