@@ -38,6 +38,8 @@ class Heartbeat:
     camera_online: bool = False
     rules_valid: bool = True
     rules_error: str = ""
+    catalog_valid: bool = True
+    catalog_error: str = ""
     app_version: str = ""
     started_at: datetime | None = None  # when this player process started (UTC)
 

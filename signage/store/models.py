@@ -64,6 +64,8 @@ class HeartbeatRow(SQLModel, table=True):
     camera_online: bool = False
     rules_valid: bool = True
     rules_error: str = Field(default="", sa_type=sa.Text())
+    catalog_valid: bool = True
+    catalog_error: str = Field(default="", sa_type=sa.Text())
     app_version: str = Field(default="", sa_type=sa.String(64))
     sync_seq: int | None = Field(default=None, sa_type=sa.BigInteger())
 
@@ -116,6 +118,8 @@ def heartbeat_values(beat: Heartbeat) -> dict[str, object]:
         "camera_online": bool(beat.camera_online),
         "rules_valid": bool(beat.rules_valid),
         "rules_error": beat.rules_error,
+        "catalog_valid": bool(beat.catalog_valid),
+        "catalog_error": beat.catalog_error,
         "app_version": beat.app_version,
     }
 
@@ -152,6 +156,8 @@ def row_to_heartbeat(row: sa.Row[Any]) -> Heartbeat:
         camera_online=m["camera_online"],
         rules_valid=m["rules_valid"],
         rules_error=m["rules_error"],
+        catalog_valid=m["catalog_valid"],
+        catalog_error=m["catalog_error"],
         app_version=m["app_version"],
         started_at=m["started_at"],
     )
