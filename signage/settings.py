@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator
 
 from signage.yamlconf import load_model
 
@@ -101,6 +101,10 @@ class WebSettings(Strict):
     session_max_age_s: Annotated[int, Field(gt=0)] = 8 * 3600
     login_attempts: Annotated[int, Field(gt=0)] = 5
     login_window_s: Annotated[float, Field(gt=0)] = 300.0
+    # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed; empty: none are.
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
+    # Host names the dashboard answers to ("*.example.com" for sub-domains); the bind host is added.
+    allowed_hosts: tuple[Annotated[str, Field(min_length=1)], ...] = ("localhost", "127.0.0.1", "::1")
 
 
 class FleetSettings(Strict):
