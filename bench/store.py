@@ -23,7 +23,8 @@ from signage.store.migrate import upgrade
 from signage.store.models import PLAY, play_values
 from signage.store.pgschema import temporary_schema
 from signage.store.samples import postgres_test_url, sample_play
-from signage.store.writer import SqlPlaySink, upsert
+from signage.store.sql import upsert
+from signage.store.writer import StoreWriter
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def measure(url: str, backend: str, plays: int, baseline_plays: int) -> WriteFig
     baseline = baseline_plays / (time.perf_counter() - start)
 
     # The product path: the player thread hands plays over, the writer commits them in batches.
-    sink = SqlPlaySink(engine, migrate=False, batch_max=1000).start()
+    sink = StoreWriter(engine, migrate=False, batch_max=1000).start()
     start, cpu = time.perf_counter(), time.process_time()
     for play in sample[:plays]:
         sink.play_ended(play)

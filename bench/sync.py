@@ -29,7 +29,7 @@ from signage.store.migrate import upgrade
 from signage.store.models import PLAY, play_values
 from signage.store.pgschema import temporary_schema
 from signage.store.samples import postgres_test_url, sample_play
-from signage.store.writer import upsert
+from signage.store.sql import upsert
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,16 @@
 """Wiring: build every stage from the settings, run the loop on the main thread, shut down in order.
 
 Start-up never gives up on a bad file: a broken catalog plays the standby slide, a broken rule
-table plays the house rotation, a missing camera means "audience unknown". Shutdown follows the
-data flow: camera, perception, loop (the open play is closed as interrupted), player, store.
+table plays the house rotation, a missing camera means "audience unknown". Start-up is an ordered
+stack: each stage registers its close as it is built, so whatever fails half-way still stops the
+threads already running and flushes the store. Shutdown unwinds it: stop is set, then perception
+and camera are joined, the reloader, the player closed (the loop has closed the open play as
+interrupted by then), the progress record, and last the store, which journals what it could not write.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -14,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,18 +30,19 @@ from signage.audience.stage import PerceptionStage
 from signage.camera.base import SourceError
 from signage.camera.capture import CameraStage
 from signage.camera.factory import open_source
-from signage.catalog import load_catalog
-from signage.catalog_watch import CatalogWatcher
+from signage.catalog import catalog_reloader
 from signage.domain import AudienceSnapshot, Catalog
 from signage.impressions.observer import ImpressionObserver
-from signage.impressions.sink import SqlImpressionSink
 from signage.loop import LoopConfig, PlayObserver, SlotLoop
+from signage.playback.base import Player
 from signage.programme import Programme
+from signage.reloader import Reloader, ReloadThread
 from signage.settings import Settings
 from signage.status import HeartbeatObserver
-from signage.store import open_store
-from signage.targeting.holder import RulesHolder
-from signage.yamlconf import ConfigError
+from signage.store import StoreWriter, open_store, progress_file
+from signage.store.progress import ProgressFile, ProgressObserver
+from signage.targeting.holder import rules_reloader
+from signage.targeting.ruleset import RuleSet
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +61,12 @@ class RunOptions:
     duration_s: float | None = None
     screenshots: Path | None = None
     seed: int | None = None
+    first_load_s: float = 30.0  # how long start-up waits for the first catalog and rules
+    models_dir: Path | None = None  # the face model's folder; None: the project's models/
 
 
 def display_available() -> bool:
     return sys.platform != "linux" or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def load_catalog_or_empty(settings: Settings) -> Catalog:
-    try:
-        return load_catalog(settings.catalog, default_image_s=settings.display.image_duration_s)
-    except ConfigError as exc:
-        for finding in exc.findings:
-            log.error("catalog not loaded, the standby slide plays until it is fixed: %s", finding)
-        return Catalog(ads=())
 
 
 def _install_signal_handlers(stop: threading.Event) -> None:
@@ -77,6 +76,33 @@ def _install_signal_handlers(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+def _first_load(reload: ReloadThread, wait_s: float) -> None:
+    """Load the catalog and rules before the first slot, off this thread: a file that takes too
+    long to load (it should not, but it is user data) leaves the standby slide on, not a frozen start."""
+    done = threading.Event()
+
+    def first() -> None:
+        reload.check_all()
+        done.set()
+
+    threading.Thread(target=first, name="first-load", daemon=True).start()
+    if not done.wait(wait_s):
+        log.error("catalog and rules still loading after %.0f s: the standby slide plays meanwhile", wait_s)
+
+
+def _stop_and_join(stop: threading.Event, join: Callable[[float], object]) -> None:
+    stop.set()  # every thread sees it before the first one is waited for
+    join(5.0)
+
+
+def _open_camera(settings: Settings, stop: threading.Event) -> CameraStage | None:
+    try:
+        return CameraStage(open_source(settings.camera.source, settings.camera), settings.camera, stop)
+    except SourceError as exc:
+        log.error("camera disabled: %s", exc)
+        return None
 
 
 def run(settings: Settings, options: RunOptions) -> int:
@@ -89,73 +115,102 @@ def run(settings: Settings, options: RunOptions) -> int:
     stop = threading.Event()
     _install_signal_handlers(stop)
     clock = SystemClock()
+    with contextlib.ExitStack() as stack:
+        # First built, last closed: whatever happens next, what was stored is flushed or journaled.
+        store = open_store(settings)
+        stack.callback(store.close)
+        progress = progress_file(settings)
+        stack.callback(progress.close)
 
-    catalog = load_catalog_or_empty(settings)
-    log.info("catalog: %d playable ad(s), %d left out", len(catalog.ads), len(catalog.skipped))
+        catalog = catalog_reloader(
+            settings.catalog, default_image_s=settings.display.image_duration_s, clock=clock.monotonic
+        )
+        rules = rules_reloader(settings.rules, settings.tz, clock.monotonic) if settings.rules else None
+        reload = ReloadThread([catalog, *([rules] if rules else [])], stop)
+        _first_load(reload, options.first_load_s)
+        reload.start()
+        stack.callback(_stop_and_join, stop, reload.join)
 
-    camera: CameraStage | None = None
-    try:
-        camera = CameraStage(open_source(settings.camera.source, settings.camera), settings.camera, stop)
-    except SourceError as exc:
-        log.error("camera disabled: %s", exc)
-    perception: PerceptionStage | None = None
-    if camera is not None and settings.perception.enabled:
+        camera = _open_camera(settings, stop)
+        perception: PerceptionStage | None = None
+        if camera is not None and settings.perception.enabled:
+            try:
+                perception = build_perception_stage(settings, camera, stop, options.models_dir)
+            except ModelError as exc:
+                # A broken install is refused before anything starts, in one sentence (DESIGN principle 10).
+                log.critical("cannot start: %s", exc)
+                return 2
+        if camera is not None:
+            camera.start()
+            stack.callback(_stop_and_join, stop, camera.join)
+        if perception is not None:
+            perception.start()
+            stack.callback(_stop_and_join, stop, perception.join)
+
+        from signage.playback.pygame_player import PygamePlayer  # pygame initialises on import
+
+        player = PygamePlayer(settings.display, standby=lambda: catalog.current().standby, headless=headless)
+        stack.callback(player.close)
+        loop = _build_loop(
+            settings, options, store, progress, catalog, rules, camera, perception, player, clock
+        )
+        if options.duration_s is not None:
+            timer = threading.Timer(options.duration_s, stop.set)
+            timer.daemon = True
+            timer.start()
+            stack.callback(timer.cancel)
+        log.info("player started on screen %s", settings.screen_id)
         try:
-            perception = build_perception_stage(settings, camera, stop)
-        except ModelError as exc:
-            # A broken install is refused before anything starts, in one sentence (DESIGN principle 10).
-            log.critical("cannot start: %s", exc)
-            return 2
+            loop.run(stop)
+        finally:
+            log.info("player stopping after %d play(s)", loop.plays_started)
+    return 0
 
-    store = open_store(settings)
-    impressions = SqlImpressionSink(store.engine)
-    if camera is not None:
-        camera.start()
-    if perception is not None:
-        perception.start()
 
-    from signage.playback.pygame_player import PygamePlayer  # pygame initialises on import
-
-    rng = random.Random(options.seed)
-    holder = RulesHolder(settings.rules, settings.tz) if settings.rules else None
-    catalog_watch = CatalogWatcher(
-        settings.catalog, catalog, stop, default_image_s=settings.display.image_duration_s
-    )
-    player = PygamePlayer(settings.display, standby=lambda: catalog_watch.current().standby, headless=headless)
-    catalog_watch.start()
+def _build_loop(
+    settings: Settings,
+    options: RunOptions,
+    store: StoreWriter,
+    progress: ProgressFile,
+    catalog: Reloader[Catalog],
+    rules: Reloader[RuleSet] | None,
+    camera: CameraStage | None,
+    perception: PerceptionStage | None,
+    player: Player,
+    clock: SystemClock,
+) -> SlotLoop:
     programme = Programme(
-        catalog_watch.current,
+        catalog.current,
         settings.policy,
         settings.tz,
-        rng,
-        rules=(lambda: holder.current(time.monotonic())) if holder else (lambda: None),
+        random.Random(options.seed),
+        rules=rules.current if rules is not None else (lambda: None),
     )
-
-    def rules_status() -> tuple[bool, str]:
-        return (True, "") if holder is None else (holder.status.valid, holder.status.error)
 
     def audience() -> AudienceSnapshot:
         return perception.snapshot() if perception is not None else AudienceSnapshot.unknown(time.monotonic())
 
     observers: list[PlayObserver] = [
+        ProgressObserver(progress, clock.now_utc),
         HeartbeatObserver(
             store,
             screen_id=settings.screen_id,
             store_id=settings.store_id,
             camera_online=lambda: camera is not None and camera.status().online,
-            rules_status=rules_status,
+            rules_status=lambda: (True, "") if rules is None else (rules.status.valid, rules.status.error),
+            catalog_status=lambda: (catalog.status.valid, catalog.status.error),
             now_utc=clock.now_utc,
             monotonic=clock.monotonic,
         ),
         ImpressionObserver(
-            impressions,
+            store,
             threshold_s=settings.impressions.viewer_threshold_s,
             before_window_s=settings.impressions.before_window_s,
         ),
     ]
     if options.screenshots is not None:
         options.screenshots.mkdir(parents=True, exist_ok=True)
-    loop = SlotLoop(
+    return SlotLoop(
         LoopConfig(
             screen_id=settings.screen_id,
             standby_slot_s=settings.display.standby_slot_s,
@@ -167,27 +222,5 @@ def run(settings: Settings, options: RunOptions) -> int:
         programme.decide,
         clock,
         observers,
-        catalog_version=lambda: catalog_watch.version,
+        catalog_version=lambda: catalog.version,
     )
-    timer = None
-    if options.duration_s is not None:
-        timer = threading.Timer(options.duration_s, stop.set)
-        timer.daemon = True
-        timer.start()
-    log.info("player started on screen %s", settings.screen_id)
-    try:
-        loop.run(stop)
-    finally:
-        stop.set()
-        if timer is not None:
-            timer.cancel()
-        if camera is not None:
-            camera.join(timeout=5.0)
-        if perception is not None:
-            perception.join(timeout=5.0)
-        catalog_watch.join(timeout=5.0)
-        player.close()
-        impressions.close()
-        store.close()
-        log.info("player stopped after %d play(s)", loop.plays_started)
-    return 0

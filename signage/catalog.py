@@ -8,6 +8,7 @@ out, with one sentence in ``Catalog.skipped``, so one broken creative never blan
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from signage.domain import Ad, Catalog, MediaKind
 from signage.media import MediaError, media_kind, probe_media
+from signage.reloader import Reloader
 from signage.yamlconf import load_model
 
 log = logging.getLogger(__name__)
@@ -162,7 +164,24 @@ def load_catalog(path: Path, *, probe: bool = True, default_image_s: float = 8.0
     for note in skipped:
         log.warning("%s", note)
     standby = _resolve(base, spec.standby) if spec.standby else None
+    named = tuple(_resolve(base, entry.media) for entry in spec.ads) + ((standby,) if standby else ())
     if standby is not None and not standby.is_file():
         log.warning("standby slide %s is missing; a generated standby screen will be shown", standby)
         standby = None
-    return Catalog(ads=tuple(ads), standby=standby, skipped=tuple(skipped))
+    return Catalog(ads=tuple(ads), standby=standby, skipped=tuple(skipped), media_files=named)
+
+
+def catalog_reloader(path: Path, *, default_image_s: float, clock: Callable[[], float]) -> Reloader[Catalog]:
+    """The catalog of ``path``, kept at its last good version and reloaded when it or its media change.
+
+    Until a first version loads it is empty, which shows the standby slide.
+    """
+    return Reloader(
+        "catalog",
+        [path],
+        lambda: load_catalog(path, default_image_s=default_image_s),
+        empty=Catalog(ads=()),
+        names=lambda catalog: catalog.media_files,
+        clock=clock,
+        describe=lambda catalog: f"{len(catalog.ads)} playable ad(s), {len(catalog.skipped)} left out",
+    )

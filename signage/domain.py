@@ -212,6 +212,9 @@ class Catalog:
     ads: tuple[Ad, ...]
     standby: Path | None = None
     skipped: tuple[str, ...] = ()  # one sentence per ad left out at load time
+    # Every media file the catalog file names (played or left out) and its standby slide: a
+    # change to any of them (a repaired video) makes a reload worth it.
+    media_files: tuple[Path, ...] = ()
 
     def by_id(self, ad_id: str) -> Ad | None:
         return next((ad for ad in self.ads if ad.ad_id == ad_id), None)

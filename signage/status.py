@@ -1,4 +1,4 @@
-"""The screen's heartbeat: what plays, whether the camera and the rules are fine.
+"""The screen's heartbeat: what plays, whether the camera, the catalog and the rules are fine.
 
 Written when the picture changes and at least every ``every_s`` seconds, so the dashboard can
 tell a live screen from a dead one without a row per frame.
@@ -13,7 +13,7 @@ from signage import __version__
 from signage.domain import AudienceSnapshot, Play
 from signage.store.base import Heartbeat, HeartbeatSink
 
-RulesStatus = tuple[bool, str]  # (valid, one-sentence error)
+FileStatus = tuple[bool, str]  # (valid, one-sentence error) of the rules or the catalog in force
 
 
 class HeartbeatObserver:
@@ -24,7 +24,8 @@ class HeartbeatObserver:
         screen_id: str,
         store_id: str,
         camera_online: Callable[[], bool],
-        rules_status: Callable[[], RulesStatus],
+        rules_status: Callable[[], FileStatus],
+        catalog_status: Callable[[], FileStatus] = lambda: (True, ""),
         now_utc: Callable[[], datetime],
         monotonic: Callable[[], float],
         every_s: float = 30.0,
@@ -33,6 +34,7 @@ class HeartbeatObserver:
         self._screen_id, self._store_id = screen_id, store_id
         self._camera_online = camera_online
         self._rules_status = rules_status
+        self._catalog_status = catalog_status
         self._now_utc, self._monotonic = now_utc, monotonic
         self._every_s = every_s
         self._started_at = now_utc()
@@ -41,6 +43,7 @@ class HeartbeatObserver:
 
     def beat(self) -> None:
         valid, error = self._rules_status()
+        catalog_valid, catalog_error = self._catalog_status()
         self._sink.write_heartbeat(
             Heartbeat(
                 screen_id=self._screen_id,
@@ -50,6 +53,8 @@ class HeartbeatObserver:
                 camera_online=self._camera_online(),
                 rules_valid=valid,
                 rules_error=error,
+                catalog_valid=catalog_valid,
+                catalog_error=catalog_error,
                 app_version=__version__,
                 started_at=self._started_at,
             )

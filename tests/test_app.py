@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import cv2
@@ -77,3 +78,56 @@ def test_headless_run_plays_records_and_screenshots(tmp_path: Path, monkeypatch:
         centre = image[h // 2 - 120 : h // 2 - 80, w // 2 - 20 : w // 2 + 20].reshape(-1, 3).mean(axis=0)
         assert centre.max() > 150, f"{picture.name} is dark"
         assert int(np.argmax(centre)) == expected[ad_id], f"{picture.name} does not show {ad_id}"
+
+
+def _store_row(data_dir: Path, query: str) -> tuple[object, ...]:
+    return sqlite3.connect(data_dir / "signage.db").execute(query).fetchone()
+
+
+def test_broken_catalog_and_rules_at_start_play_standby_and_say_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(
+        "ads:\n  - id: a\n    media: a.mp4\n    advertiser: A\n    campaign: c\n    valid_from: 2026-02-30\n"
+    )
+    rules = tmp_path / "store.yaml"
+    rules.write_text("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                     "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n")  # fmt: skip
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        catalog=catalog,
+        rules=(rules,),
+        camera=CameraSettings(source="none"),
+        display=DisplaySettings(fullscreen=False, width=320, height=240, standby_slot_s=1.0),
+        perception=PerceptionSettings(enabled=False),
+    )
+    assert run(settings, RunOptions(headless=True, duration_s=3.0)) == 0
+    catalog_valid, catalog_error, rules_valid, rules_error = _store_row(
+        settings.data_dir, "select catalog_valid, catalog_error, rules_valid, rules_error from heartbeat"
+    )
+    assert not catalog_valid and str(catalog_error).startswith(f"{catalog}:")
+    assert not rules_valid and str(rules_error).startswith(f"{rules}:")
+    assert _store_row(settings.data_dir, "select count(*) from play") == (0,)  # standby only, never an ad
+
+
+def test_a_failure_half_way_through_start_up_stops_what_was_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    before = {t.ident for t in threading.enumerate()}
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        catalog=tmp_path / "catalog.yaml",
+        rules=(),
+        camera=CameraSettings(source="simulated"),
+        perception=PerceptionSettings(enabled=True),
+    )
+    empty_models = tmp_path / "models"
+    empty_models.mkdir()
+    assert run(settings, RunOptions(headless=True, duration_s=5.0, models_dir=empty_models)) == 2
+    left = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()]
+    assert left == []  # the store writer and the reloader were stopped and joined
+    assert _store_row(settings.data_dir, "select count(*) from alembic_version") == (1,)  # migrated, closed

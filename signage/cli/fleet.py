@@ -13,7 +13,7 @@ import typer
 from signage.cli.common import ConfigOption, settings_or_exit, setup_logging
 from signage.store.engine import describe_url, make_engine
 from signage.store.migrate import head_revision, upgrade
-from signage.store.writer import one_line
+from signage.store.sql import one_line
 
 UrlOption = Annotated[
     str | None, typer.Option("--url", help="SQLAlchemy URL of the database (default: the settings').")

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine, make_url
 from signage.fleet.sync import SyncReport, sync_once, target_name
 from signage.store.engine import describe_url, make_engine
 from signage.store.migrate import upgrade
-from signage.store.writer import one_line, retry_delay_s
+from signage.store.sql import one_line, retry_delay_s
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from signage.fleet.tables import SYNC_COLUMN, synced_tables
 from signage.store.engine import describe_url
 from signage.store.models import SYNC_STATE
-from signage.store.writer import upsert
+from signage.store.sql import upsert
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Start-up repair: plays a crash left open are closed as interrupted."""
+"""Start-up repair: plays a crash left open are closed as interrupted, credited with how long they ran."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from signage.domain import PlayOutcome
 from signage.store.models import HEARTBEAT, PLAY
+from signage.store.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,8 @@ CRASH_REASON = "player stopped unexpectedly"
 def repaired_end(started_at: datetime, planned_s: float, last_seen: datetime | None) -> datetime:
     """Our best honest end time for a play whose player died.
 
-    The screen's last heartbeat is the last moment we know it was alive: the play ended no earlier
+    ``last_seen`` is the last moment we know it was showing the play (its progress record, else the
+    screen's last heartbeat): the play ended no earlier
     than that (if it was after the start) and no later than its planned end. Without a heartbeat we
     claim nothing was shown, so proof of play is never overstated.
     """
@@ -28,8 +30,11 @@ def repaired_end(started_at: datetime, planned_s: float, last_seen: datetime | N
     return min(last_seen, started_at + timedelta(seconds=max(planned_s, 0.0)))
 
 
-def repair_open_plays(conn: Connection, screen_id: str) -> int:
+def repair_open_plays(conn: Connection, screen_id: str, progress: Progress | None = None) -> int:
     """Close this screen's open plays as interrupted; returns how many were repaired.
+
+    ``progress`` (the loop's progress record of the dead process) dates the end of the play it
+    names to within a sample; any other open play falls back on the heartbeat.
 
     Only ``screen_id``'s rows are touched: on a shared database other screens' plays may be open
     because they are on screen right now.
@@ -43,7 +48,10 @@ def repair_open_plays(conn: Connection, screen_id: str) -> int:
         )
     ).all()
     for play_id, started_at, planned_s in rows:
-        ended_at = repaired_end(started_at, planned_s, last_seen)
+        seen = last_seen
+        if progress is not None and str(play_id) == progress.play_id:
+            seen = progress.at if seen is None else max(seen, progress.at)
+        ended_at = repaired_end(started_at, planned_s, seen)
         conn.execute(
             PLAY.update()
             .where(PLAY.c.play_id == play_id)

@@ -1,18 +1,24 @@
-"""The proof-of-play writer: one thread behind a bounded buffer, committing in batches.
+"""The one background writer for everything the player stores: plays, heartbeats, impressions.
 
-Playback never waits for the database. ``play_started``/``play_ended``/``write_heartbeat`` only
-put a record in an in-memory buffer keyed by play id (or screen id for heartbeats), so a play's
-start and end arriving before the next commit become one row write. The writer thread commits up to
-``batch_max`` records per transaction as upserts, which makes a retried batch harmless.
+Playback never waits for the database. ``play_started``/``play_ended``/``write_heartbeat``/
+``record`` turn their argument into a ``Record`` (the rows it needs), append it to the journal on
+disk (one ``write(2)``, see ``journal.py``) and put it in an in-memory buffer keyed by kind and
+id, so a play's start and end arriving before the next commit become one row write. The writer
+thread commits up to ``batch_max`` records per transaction as upserts, which makes a retried or
+replayed batch harmless, and empties the journal whenever everything in it is committed.
 
 Failures:
 - the database is unreachable, locked or full: reported once in one sentence, records stay in the
-  buffer and the batch is retried with back-off; recovery is reported once;
+  buffer (and the journal) and the batch is retried with back-off capped at a few seconds;
+  recovery is reported once;
 - one record the database refuses (a constraint): the batch is retried row by row, the bad record
   is reported with its id and dropped (it would fail forever), the others are written;
-- the buffer is full (``max_pending`` records, days of plays): the oldest waiting play goes to the
-  overflow journal, written at the next start-up. A play is lost only when the journal cannot be
-  written either, and that is counted in ``stats().dropped`` and reported.
+- the buffer is full (``max_pending`` records, days of plays): the oldest records leave memory
+  but stay in the journal, which is replayed as soon as the database keeps up again;
+- the writer is closed while the database is away: what is unwritten is already in the journal,
+  replayed at the next start-up (before crash repair).
+A record is lost only when it could be kept neither in the journal (a full disk) nor in memory,
+and that is counted in ``stats().lost`` and reported.
 """
 
 from __future__ import annotations
@@ -22,27 +28,28 @@ import itertools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from signage.domain import Play, PlayRecord
+from signage.impressions.metrics import Impression
 from signage.store.base import Heartbeat
 from signage.store.engine import describe_url
+from signage.store.journal import Journal, Record, read_segment
 from signage.store.migrate import upgrade
-from signage.store.models import HEARTBEAT, PLAY, heartbeat_values, play_values, record_of, row_to_play
-from signage.store.overflow import OverflowJournal
+from signage.store.models import PLAY, heartbeat_values, play_values, record_of, row_to_play
+from signage.store.progress import Progress
 from signage.store.repair import repair_open_plays
-from signage.store.syncseq import SYNC_COLUMN, next_sync_seq
+from signage.store.sql import is_row_error, one_line, retry_delay_s, stored_tables, upsert
 
 log = logging.getLogger(__name__)
 
-_PLAY, _BEAT = "play", "heartbeat"
+_PLAY, _BEAT, _IMPRESSION = "play", "heartbeat", "impression"
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,8 @@ class StoreStats:
     written: int  # records committed (a play's start and end may be one record)
     pending: int  # records waiting in memory
     rejected: int  # records the database refused, reported one by one
-    spilled: int  # plays moved to the overflow journal
-    dropped: int  # plays lost because neither memory nor the journal could hold them
+    replayed: int  # records written from the journal (an earlier run's, or this run's overflow)
+    lost: int  # records neither the journal nor memory could hold
     failing: bool  # the last write attempt failed
     repaired: int  # open plays closed at start-up
 
@@ -59,70 +66,31 @@ class StoreStats:
 @dataclass(frozen=True)
 class _Entry:
     version: int
-    kind: str
-    values: dict[str, object]
+    record: Record
     play: Play | None
+    journaled: bool
 
 
-def retry_delay_s(attempt: int, base_s: float = 0.5, cap_s: float = 30.0) -> float:
-    """Exponential back-off: base, 2*base, 4*base... capped."""
-    return min(cap_s, base_s * (2 ** min(attempt, 30)))
-
-
-def is_row_error(exc: BaseException) -> bool:
-    """True when the fault lies in the record (retrying it can never succeed), not in the database."""
-    if isinstance(exc, sa.exc.IntegrityError | sa.exc.DataError):
-        return True
-    # A StatementError that is not a DBAPIError failed while binding our values, before the database.
-    return isinstance(exc, sa.exc.StatementError) and not isinstance(exc, sa.exc.DBAPIError)
-
-
-def one_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip().splitlines()
-    return text[0] if text else type(orig).__name__
-
-
-def upsert(conn: Connection, table: sa.Table, rows: list[dict[str, object]]) -> None:
-    """Insert ``rows`` or overwrite the rows with the same primary key (never touching sync_seq)."""
-    if not rows:
-        return
-    stmt: sqlite.Insert | postgresql.Insert
-    keys = [c.name for c in table.primary_key.columns]
-    update: dict[str, Any]
-    if conn.dialect.name == "sqlite":
-        stmt = sqlite.insert(table)
-        update = {c: stmt.excluded[c] for c in rows[0] if c not in keys and c != SYNC_COLUMN}
-        if SYNC_COLUMN in table.c:
-            # Setting it here spares the trigger a second write of every row (3x the throughput).
-            stmt = stmt.values({SYNC_COLUMN: next_sync_seq(table)})
-            update[SYNC_COLUMN] = next_sync_seq(table)
-    elif conn.dialect.name == "postgresql":
-        stmt = postgresql.insert(table)
-        update = {c: stmt.excluded[c] for c in rows[0] if c not in keys and c != SYNC_COLUMN}
-    else:
-        raise RuntimeError(f"the store does not support the {conn.dialect.name} database")
-    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), rows)
-
-
-class SqlPlaySink:
-    """PlaySink and HeartbeatSink over any SQLAlchemy engine (SQLite or PostgreSQL)."""
+class StoreWriter:
+    """PlaySink, HeartbeatSink and ImpressionSink over any SQLAlchemy engine (SQLite or PostgreSQL)."""
 
     def __init__(
         self,
         engine: Engine,
         *,
         screen_id: str | None = None,
-        overflow: OverflowJournal | None = None,
+        journal: Journal | None = None,
+        progress: Progress | None = None,
         max_pending: int = 100_000,
         batch_max: int = 1000,
         retry_base_s: float = 0.5,
-        retry_cap_s: float = 30.0,
+        retry_cap_s: float = 5.0,
         migrate: bool = True,
     ) -> None:
         self.engine = engine
         self._screen_id = screen_id
-        self._overflow = overflow
+        self._journal = journal
+        self._progress = progress
         self._max_pending = max(1, max_pending)
         self._batch_max = max(1, batch_max)
         self._retry = (retry_base_s, retry_cap_s)
@@ -135,13 +103,15 @@ class SqlPlaySink:
         self._stopping = False
         self._abandon = False
         self._failing = False
-        self._written = self._rejected = self._spilled = self._dropped = self._repaired = 0
-        self._thread = threading.Thread(target=self._run, name="play-store-writer", daemon=True)
+        self._evicted = False  # records left memory for the journal: replay it when the database keeps up
+        self._unjournaled = 0  # entries in memory only (the journal could not be written)
+        self._written = self._rejected = self._replayed = self._lost = self._repaired = 0
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
 
-    # -- the PlaySink / HeartbeatSink side, called from the player loop ---------------------------
+    # -- the sink side, called from the player's threads ----------------------------------------
 
-    def start(self) -> SqlPlaySink:
-        """Start the writer; migrations, crash repair and the journal replay run on its thread."""
+    def start(self) -> StoreWriter:
+        """Start the writer; migrations, the journal replay and crash repair run on its thread."""
         self._thread.start()
         return self
 
@@ -152,7 +122,22 @@ class SqlPlaySink:
         self._put_play(play)
 
     def write_heartbeat(self, heartbeat: Heartbeat) -> None:
-        self._put(_BEAT, heartbeat.screen_id, heartbeat_values(heartbeat), None)
+        self._put(Record(_BEAT, heartbeat.screen_id, {"heartbeat": (heartbeat_values(heartbeat),)}), None)
+
+    def record(self, impression: Impression, screen_id: str, recorded_at: datetime) -> None:
+        """Queue one finished impression (same play_id as its play); bad data is reported, never raised."""
+        from signage.impressions.tables import impression_rows  # see stored_tables: an import cycle
+
+        try:
+            row, tracks = impression_rows(impression, screen_id, recorded_at)
+        except ValueError as exc:
+            self._reject(f"impression of play {impression.play_id!r} not recorded: {exc}")
+            return
+        rows = {
+            "impression": (row.model_dump(exclude={"sync_seq"}),),
+            "impression_track": tuple(t.model_dump(exclude={"sync_seq"}) for t in tracks),
+        }
+        self._put(Record(_IMPRESSION, impression.play_id, rows), None)
 
     def recent_plays(self, since: datetime) -> Sequence[PlayRecord]:
         plays: dict[str, Play] = {}
@@ -183,13 +168,17 @@ class SqlPlaySink:
             return self._cond.wait_for(
                 lambda: (
                     self._abandon
-                    or (self._ready.is_set() and all(e.version > target for e in self._pending.values()))
+                    or (
+                        self._ready.is_set()
+                        and not self._evicted
+                        and all(e.version > target for e in self._pending.values())
+                    )
                 ),
                 timeout=timeout_s,
             )
 
     def close(self, timeout_s: float = 10.0) -> None:
-        """Flush and stop; records still unwritten after ``timeout_s`` go to the overflow journal."""
+        """Flush and stop; what is still unwritten after ``timeout_s`` stays in the journal for the next start."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
@@ -198,10 +187,25 @@ class SqlPlaySink:
         with self._cond:
             self._abandon = True
             self._cond.notify_all()
-            left = [e.play for e in self._pending.values() if e.play is not None]
+            left = list(self._pending.values())
             self._pending.clear()
-        if left:
-            self._spill(left, "the store was closed while the database was failing")
+            unsaved = [e.record for e in left if not e.journaled]
+            saved = not unsaved or (self._journal is not None and self._journal.append(unsaved))
+            if not saved:
+                self._lost += len(unsaved)
+            if self._journal is not None:
+                self._journal.close()
+        if not saved:
+            log.error(
+                "the store was closed with the database and the journal failing: %d record(s) LOST",
+                len(unsaved),
+            )
+        elif left and self._journal is not None:
+            log.warning(
+                "the store was closed with %d record(s) not in the database; they are in %s for the next start",
+                len(left),
+                self._journal.directory,
+            )
         if self._thread.is_alive():
             self._thread.join(1.0)
 
@@ -211,54 +215,58 @@ class SqlPlaySink:
                 written=self._written,
                 pending=len(self._pending),
                 rejected=self._rejected,
-                spilled=self._spilled,
-                dropped=self._dropped,
+                replayed=self._replayed,
+                lost=self._lost,
                 failing=self._failing,
                 repaired=self._repaired,
             )
 
     # -- buffer ---------------------------------------------------------------------------------
 
+    def _reject(self, message: str) -> None:
+        with self._cond:
+            self._rejected += 1
+        log.error("%s", message)
+
     def _put_play(self, play: Play) -> None:
         try:
             values = play_values(play)
         except ValueError as exc:
-            with self._cond:
-                self._rejected += 1
-            log.error("proof of play not recorded: %s", exc)
+            self._reject(f"proof of play not recorded: {exc}")
             return
-        self._put(_PLAY, play.play_id, values, play)
+        self._put(Record(_PLAY, play.play_id, {"play": (values,)}), play)
 
-    def _put(self, kind: str, key: str, values: dict[str, object], play: Play | None) -> None:
-        overflow: list[Play] = []
+    def _put(self, record: Record, play: Play | None) -> None:
+        lost = 0
         with self._cond:
-            if self._abandon:
-                if play is not None:
-                    overflow.append(play)
+            journaled = self._journal is not None and self._journal.append([record])
+            if self._abandon:  # after close: the journal is all there is
+                if not journaled:
+                    self._lost += 1
+                    lost = 1
             else:
-                self._pending.pop((kind, key), None)
-                self._pending[(kind, key)] = _Entry(next(self._versions), kind, values, play)
+                key = (record.kind, record.key)
+                old = self._pending.pop(key, None)
+                if old is not None and not old.journaled:
+                    self._unjournaled -= 1
+                self._pending[key] = _Entry(next(self._versions), record, play, journaled)
+                self._unjournaled += not journaled
                 while len(self._pending) > self._max_pending:
                     _, oldest = self._pending.popitem(last=False)
-                    if oldest.play is not None:  # an old heartbeat is worthless: a newer one follows
-                        overflow.append(oldest.play)
+                    if oldest.journaled:
+                        self._evicted = True
+                    elif oldest.record.kind == _BEAT:
+                        self._unjournaled -= 1  # a newer heartbeat always follows
+                    else:
+                        self._unjournaled -= 1
+                        self._lost += 1
+                        lost += 1
                 self._cond.notify_all()
-        if overflow:
-            self._spill(overflow, f"the buffer of {self._max_pending} records is full")
-
-    def _spill(self, plays: list[Play], why: str) -> None:
-        saved = self._overflow is not None and self._overflow.append(plays)
-        with self._cond:
-            first = self._spilled == 0 and self._dropped == 0
-            if saved:
-                self._spilled += len(plays)
-            else:
-                self._dropped += len(plays)
-        if saved and first:
-            assert self._overflow is not None
-            log.error("%s: plays are being saved to %s until the next start", why, self._overflow.path)
-        elif not saved:
-            log.error("%s and no overflow journal could be written: %d play(s) LOST", why, len(plays))
+        if lost:
+            log.error(
+                "the database and the journal are both failing and %d record(s) do not fit in memory: LOST",
+                lost,
+            )
 
     # -- the writer thread ----------------------------------------------------------------------
 
@@ -270,12 +278,21 @@ class SqlPlaySink:
             self._cond.notify_all()
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: bool(self._pending) or self._stopping or self._abandon)
+                self._cond.wait_for(
+                    lambda: bool(self._pending) or self._evicted or self._stopping or self._abandon
+                )
                 if self._abandon or (self._stopping and not self._pending):
                     return
+                sealed = None
+                if self._evicted and not self._pending and self._journal is not None:
+                    sealed, self._evicted = self._journal.seal(), False
                 batch = list(itertools.islice(self._pending.items(), self._batch_max))
-            if not self._retrying(functools.partial(self._write, batch), "write"):
+            if sealed is not None and not self._retrying(functools.partial(self._replay, sealed), "replay"):
                 return
+            if batch and not self._retrying(functools.partial(self._write, batch), "write"):
+                return
+            if self._journal is not None:
+                self._journal.sync()
 
     def _retrying(self, action: Callable[[], None], what: str) -> bool:
         """Run ``action`` until it succeeds; False if the store was abandoned meanwhile."""
@@ -288,11 +305,12 @@ class SqlPlaySink:
                     with self._cond:
                         self._failing = True
                     log.error(
-                        "proof-of-play store cannot %s %s (%s); records are kept in memory and retried",
+                        "store cannot %s %s (%s); records are kept in the journal and retried",
                         what,
                         self._where,
                         one_line(exc),
                     )
+                self._save_unjournaled()
                 with self._cond:
                     stop = self._cond.wait_for(lambda: self._abandon, retry_delay_s(attempt, *self._retry))
                 if stop:
@@ -302,64 +320,95 @@ class SqlPlaySink:
             if attempt:
                 with self._cond:
                     self._failing = False
-                log.warning(
-                    "proof-of-play store is writing to %s again after %d failed attempts",
-                    self._where,
-                    attempt,
-                )
+                log.warning("store is writing to %s again after %d failed attempts", self._where, attempt)
             return True
+
+    def _save_unjournaled(self) -> None:
+        """While the database fails, retry the journal for records that only memory holds (a freed disk)."""
+        with self._cond:
+            if not self._unjournaled or self._journal is None:
+                return
+            keys = [k for k, e in self._pending.items() if not e.journaled]
+            if self._journal.append([self._pending[k].record for k in keys]):
+                for k in keys:
+                    entry = self._pending[k]
+                    self._pending[k] = _Entry(entry.version, entry.record, entry.play, True)
+                self._unjournaled = 0
 
     def _prepare(self) -> None:
         if self._migrate:
             upgrade(self.engine)
+        if self._journal is not None:
+            for segment in self._journal.leftovers():
+                self._replay(segment)
         if self._screen_id is not None:
             with self.engine.begin() as conn:
-                repaired = repair_open_plays(conn, self._screen_id)
-            self._repaired += repaired
-        if self._overflow is not None:
-            journal = self._overflow.read()
-            if journal:
-                with self.engine.begin() as conn:
-                    for start in range(0, len(journal), self._batch_max):
-                        upsert(conn, PLAY, [play_values(p) for p in journal[start : start + self._batch_max]])
-                log.warning(
-                    "wrote %d play(s) from the overflow journal %s", len(journal), self._overflow.path
-                )
-            self._overflow.remove()
+                self._repaired += repair_open_plays(conn, self._screen_id, self._progress)
+            self._progress = None
+
+    def _replay(self, segment: Path) -> None:
+        """Write every record of ``segment`` in order (latest version per key within a batch), then remove it."""
+        count = 0
+        for chunk in _chunks(read_segment(segment), self._batch_max):
+            latest: OrderedDict[tuple[str, str], Record] = OrderedDict()
+            for record in chunk:
+                latest.pop((record.kind, record.key), None)
+                latest[(record.kind, record.key)] = record
+            count += self._commit_or_reject(list(latest.values()))
+        assert self._journal is not None
+        self._journal.done(segment)
+        with self._cond:
+            self._replayed += count
+        if count:
+            log.warning("wrote %d record(s) from the journal %s", count, segment)
 
     def _write(self, batch: list[tuple[tuple[str, str], _Entry]]) -> None:
-        try:
-            self._commit([e for _, e in batch])
-            done, written = batch, len(batch)
-        except Exception as exc:
-            if not is_row_error(exc):
-                raise
-            done, written = [], 0
-            for key, entry in batch:  # find the culprit(s); the rest still get written
-                try:
-                    self._commit([entry])
-                    written += 1
-                except Exception as row_exc:
-                    if not is_row_error(row_exc):
-                        raise
-                    with self._cond:
-                        self._rejected += 1
-                    log.error(
-                        "the database refused %s %s (%s); it is not recorded",
-                        entry.kind,
-                        key[1],
-                        one_line(row_exc),
-                    )
-                done.append((key, entry))
+        written = self._commit_or_reject([e.record for _, e in batch])
         with self._cond:
-            for key, entry in done:
+            for key, entry in batch:
                 current = self._pending.get(key)
                 if current is not None and current.version == entry.version:
                     del self._pending[key]
+                    self._unjournaled -= not entry.journaled
             self._written += written
+            if not self._pending and not self._evicted and self._journal is not None:
+                self._journal.reset()  # everything it holds is committed
             self._cond.notify_all()
 
-    def _commit(self, entries: list[_Entry]) -> None:
+    def _commit_or_reject(self, records: list[Record]) -> int:
+        """Commit ``records``; if the database refuses one, commit the rest one by one. Returns how many went in."""
+        try:
+            self._commit(records)
+            return len(records)
+        except Exception as exc:
+            if not is_row_error(exc):
+                raise
+        written = 0
+        for record in records:  # find the culprit(s); the rest still get written
+            try:
+                self._commit([record])
+                written += 1
+            except Exception as row_exc:
+                if not is_row_error(row_exc):
+                    raise
+                self._reject(
+                    f"the database refused {record.kind} {record.key} ({one_line(row_exc)}); it is not recorded"
+                )
+        return written
+
+    def _commit(self, records: Sequence[Record]) -> None:
         with self.engine.begin() as conn:
-            upsert(conn, PLAY, [e.values for e in entries if e.kind == _PLAY])
-            upsert(conn, HEARTBEAT, [e.values for e in entries if e.kind == _BEAT])
+            for table in stored_tables():
+                rows = [dict(row) for r in records for row in r.rows.get(table.name, ())]
+                upsert(conn, table, rows)
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterable[list[Record]]:
+    chunk: list[Record] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from signage.cli import app
-from signage.store import SqlPlaySink
+from signage.store import StoreWriter
 from signage.store.engine import make_engine
 from signage.store.samples import sample_play
 
@@ -41,7 +41,7 @@ def test_sync_refuses_a_central_database_that_is_not_postgresql(tmp_path: Path) 
 @pytest.mark.postgres
 def test_sync_once_ships_a_local_store(tmp_path: Path, pg_url: str) -> None:
     local = f"sqlite:///{tmp_path / 'l.db'}"
-    sink = SqlPlaySink(make_engine(local), screen_id="screen-1").start()
+    sink = StoreWriter(make_engine(local), screen_id="screen-1").start()
     for i in range(25):
         sink.play_ended(sample_play(i))
     sink.close()

@@ -12,22 +12,22 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
-from tcp_cut_proxy import CutProxy
 
 from signage.fleet.runner import APPLICATION_NAME, central_engine, prepare, run_sync
 from signage.fleet.sync import read_watermark, sync_once, target_name
 from signage.fleet.tables import synced_tables
-from signage.store import Heartbeat, SqlPlaySink
+from signage.store import Heartbeat, StoreWriter
 from signage.store.engine import make_engine
 from signage.store.models import HEARTBEAT, PLAY, row_to_heartbeat, row_to_play
 from signage.store.samples import T0, sample_play
+from signage.testing.cut_proxy import CutProxy
 
 pytestmark = pytest.mark.postgres
 NOW = datetime(2026, 3, 15, tzinfo=UTC)
 
 
 def local_store(path: Path, plays: int, screen: str = "screen-1") -> Engine:
-    sink = SqlPlaySink(make_engine(f"sqlite:///{path}"), screen_id=screen, batch_max=5000)
+    sink = StoreWriter(make_engine(f"sqlite:///{path}"), screen_id=screen, batch_max=5000)
     for i in range(plays):
         sink.play_ended(sample_play(i, screen_id=screen))
     sink.write_heartbeat(Heartbeat(screen, "store-1", T0, playing_ad_id="ad-1", camera_online=True))
@@ -73,7 +73,7 @@ def test_sync_ships_everything_once_and_then_only_changes(tmp_path: Path, pg_url
     some_id = next(iter(contents(local)[0]))
     with local.begin() as conn:
         conn.execute(PLAY.update().where(PLAY.c.play_id == uuid.UUID(some_id)).values(reason="late"))
-    sink = SqlPlaySink(local, migrate=False).start()
+    sink = StoreWriter(local, migrate=False).start()
     sink.write_heartbeat(Heartbeat("screen-1", "store-1", T0 + timedelta(minutes=1), camera_online=False))
     assert sink.flush(10)
     sink.close()

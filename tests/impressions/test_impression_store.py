@@ -1,8 +1,7 @@
-"""Migration 0002 matches the impression models; the writer stores impressions idempotently."""
+"""Migration 0002 matches the impression models; the store writer stores impressions idempotently."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,14 +10,16 @@ import sqlalchemy as sa
 
 from signage.domain import AudienceSnapshot, Emotion, Track
 from signage.impressions import ImpressionAccumulator
-from signage.impressions.sink import SqlImpressionSink
 from signage.impressions.tables import IMPRESSION, IMPRESSION_TRACK
 from signage.store.engine import make_engine
+from signage.store.journal import Journal
 from signage.store.migrate import downgrade, upgrade
 from signage.store.models import PLAY
+from signage.store.writer import StoreWriter
 from signage.web.users import WEB_USER
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+AWAY_URL = "postgresql+psycopg://signage@127.0.0.1:9/away?connect_timeout=1"  # nothing listens there
 
 
 def test_migration_creates_the_model_schema_and_downgrades(tmp_path: Path) -> None:
@@ -62,15 +63,14 @@ def _impression(play_id: str):
 
 def test_writer_stores_each_impression_once_with_sync_seq(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
-    upgrade(engine)
-    sink = SqlImpressionSink(engine)
+    sink = StoreWriter(engine).start()
     play_id = str(uuid.uuid4())
     impression = _impression(play_id)
     sink.record(impression, "s1", NOW)
     sink.record(impression, "s1", NOW)  # a retry after a crash must not double count
     sink.record(_impression("not-a-uuid"), "s1", NOW)  # logged and dropped, the writer goes on
     sink.close()
-    assert sink.failed == 1
+    assert sink.stats().rejected == 1
     with engine.connect() as conn:
         rows = conn.execute(sa.select(IMPRESSION)).mappings().all()
         query = sa.select(IMPRESSION_TRACK).order_by(IMPRESSION_TRACK.c.ordinal)
@@ -86,15 +86,20 @@ def test_writer_stores_each_impression_once_with_sync_seq(tmp_path: Path) -> Non
     ]
 
 
-def test_writer_waits_for_the_migrations_instead_of_dropping(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'late.db'}")
-    sink = SqlImpressionSink(engine, retry_delays_s=(0.05,) * 100)
-    sink.record(_impression(str(uuid.uuid4())), "s1", NOW)  # no tables yet: the write is retried
+def test_impressions_wait_in_the_journal_while_the_database_is_away(tmp_path: Path) -> None:
+    away = make_engine(AWAY_URL)
+    journal = Journal(tmp_path / "journal")
+    sink = StoreWriter(away, journal=journal, retry_base_s=0.01, retry_cap_s=0.05).start()
+    play_id = str(uuid.uuid4())
+    sink.record(_impression(play_id), "s1", NOW)
+    assert not sink.flush(0.3)
+    sink.close(timeout_s=0.1)  # a normal stop with the database still away
 
-    time.sleep(0.2)
-    upgrade(engine)
-    sink.flush()
-    sink.close()
-    assert sink.failed == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    later = StoreWriter(engine, journal=Journal(tmp_path / "journal")).start()
+    assert later.flush(10)
+    later.close()
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(IMPRESSION)).scalar_one() == 1
+        assert conn.execute(sa.select(IMPRESSION.c.play_id)).scalars().all() == [uuid.UUID(play_id)]
+        assert conn.execute(sa.select(sa.func.count()).select_from(IMPRESSION_TRACK)).scalar_one() == 2
+    assert later.stats().replayed == 1 and later.stats().lost == 0

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from test_store_migrations import check_matches_models
 
 from signage.domain import PlayOutcome
-from signage.store import Heartbeat, SqlPlaySink
+from signage.store import Heartbeat, StoreWriter
 from signage.store.engine import make_engine
 from signage.store.migrate import current_revision, head_revision
 from signage.store.models import PLAY, row_to_play
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.postgres
 
 def test_postgres_store_migrates_batches_and_repairs(pg_url: str) -> None:
     engine = make_engine(pg_url)
-    first = SqlPlaySink(engine, screen_id="screen-1", batch_max=200)
+    first = StoreWriter(engine, screen_id="screen-1", batch_max=200)
     plays = [make_play(i) for i in range(450)]
     for play in plays:
         first.play_started(replace(play, ended_at=None, outcome=None, actual_s=0.0))
@@ -35,7 +35,7 @@ def test_postgres_store_migrates_batches_and_repairs(pg_url: str) -> None:
     check_matches_models(engine)
     first._abandon = True  # crash
 
-    second = SqlPlaySink(engine, screen_id="screen-1").start()
+    second = StoreWriter(engine, screen_id="screen-1").start()
     assert second.flush(30)
     with engine.connect() as conn:
         stored = {str(r.play_id): row_to_play(r) for r in conn.execute(sa.select(PLAY))}

@@ -1,4 +1,4 @@
-"""The proof-of-play writer on SQLite: batching, coalescing, crash repair, failures, overflow."""
+"""The store writer on SQLite: batching, coalescing, crash repair, failures (the journal: test_store_journal)."""
 
 from __future__ import annotations
 
@@ -13,25 +13,24 @@ import pytest
 import sqlalchemy as sa
 
 from signage.domain import PlayOutcome
-from signage.store import Heartbeat, SqlPlaySink
+from signage.store import Heartbeat, StoreWriter
 from signage.store.engine import make_engine
 from signage.store.migrate import upgrade
 from signage.store.models import HEARTBEAT, PLAY, row_to_heartbeat, row_to_play
-from signage.store.overflow import OverflowJournal
 from signage.store.repair import CRASH_REASON, repaired_end
 from signage.store.samples import T0
 from signage.store.samples import sample_play as make_play
-from signage.store.writer import retry_delay_s
+from signage.store.sql import retry_delay_s
 
 
-def sink_for(path: Path, **kwargs: Any) -> SqlPlaySink:
+def sink_for(path: Path, **kwargs: Any) -> StoreWriter:
     kwargs.setdefault("screen_id", "screen-1")
     kwargs.setdefault("retry_base_s", 0.01)
     kwargs.setdefault("retry_cap_s", 0.05)
-    return SqlPlaySink(make_engine(f"sqlite:///{path}"), **kwargs)
+    return StoreWriter(make_engine(f"sqlite:///{path}"), **kwargs)
 
 
-def all_plays(sink: SqlPlaySink) -> dict[str, Any]:
+def all_plays(sink: StoreWriter) -> dict[str, Any]:
     with sink.engine.connect() as conn:
         return {str(r.play_id): row_to_play(r) for r in conn.execute(sa.select(PLAY))}
 
@@ -103,7 +102,7 @@ def test_crash_repair_closes_only_this_screens_open_plays(tmp_path: Path) -> Non
         crashed.play_started(play)
     crashed.write_heartbeat(Heartbeat("screen-1", "store-1", mine.started_at + timedelta(seconds=3)))
     assert crashed.flush(10)
-    crashed._abandon = True  # die without closing anything, as a crash would
+    # The crashed writer is never closed, as after a crash (a real kill -9: test_store_journal).
 
     restarted = sink_for(path).start()
     assert restarted.flush(10)
@@ -185,38 +184,6 @@ def test_a_play_with_a_bad_id_is_reported_and_never_raises(
     sink.play_started(make_play(0, play_id="not-a-uuid"))
     assert sink.stats().rejected == 1 and sink.stats().pending == 0
     assert "'not-a-uuid' of ad 'ad-0' is not a UUID" in caplog.text
-
-
-def test_a_full_buffer_spills_to_the_journal_and_the_next_start_writes_it(tmp_path: Path) -> None:
-    journal = OverflowJournal(tmp_path / "unsaved.jsonl")
-    path = tmp_path / "s.db"
-    stuck = sink_for(path, overflow=journal, max_pending=5)  # never started: as if the DB were down
-    plays = [make_play(i, ended=i % 2 == 0) for i in range(8)]
-    for play in plays:
-        stuck.play_started(play)
-    stuck.write_heartbeat(Heartbeat("screen-1", "store-1", T0))
-    assert stuck.stats().spilled == 4 and stuck.stats().dropped == 0
-    assert journal.read() == plays[:4]
-    stuck.close(timeout_s=0.1)  # the other four plays join the journal too
-    assert journal.read() == plays
-
-    later = sink_for(path, overflow=journal, screen_id=None).start()
-    assert later.flush(10)
-    assert all_plays(later) == {p.play_id: p for p in plays}
-    assert not journal.path.exists()
-    later.close()
-
-
-def test_when_the_journal_cannot_be_written_lost_plays_are_counted_and_reported(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("")
-    stuck = sink_for(tmp_path / "s.db", overflow=OverflowJournal(blocker / "j.jsonl"), max_pending=2)
-    for i in range(5):
-        stuck.play_started(make_play(i))
-    assert stuck.stats().dropped == 3
-    assert "LOST" in caplog.text
 
 
 def test_the_heartbeat_keeps_only_the_latest_status(tmp_path: Path) -> None:
