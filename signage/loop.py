@@ -127,15 +127,41 @@ class SlotLoop:
     # -- the loop --------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         self.load_history()
+        failing: str | None = None
         try:
             while not stop.is_set():
-                self.step()
+                started = self.plays_started
+                try:
+                    self.step()
+                except Exception as exc:  # the screen must go on: standby until the next slot works
+                    failing = self._step_failed(exc, failing)
+                else:
+                    if failing is not None and self.plays_started > started:  # a slot was decided again
+                        log.info("the slot loop works again")
+                        failing = None
                 if self.player.quit_requested:
                     log.info("window closed: stopping")
                     stop.set()
                 stop.wait(self.config.tick_s)
         finally:
             self.interrupt("player stopped")
+
+    def _step_failed(self, exc: Exception, reported: str | None) -> str:
+        """Report a failing step once per distinct error and put the standby slide up for one slot."""
+        message = f"{type(exc).__name__}: {exc}"
+        if message != reported:
+            log.error(
+                "the slot loop failed (%s); the standby slide plays until it works again",
+                message,
+                exc_info=exc,
+            )
+        self._next = None
+        if self._current is None:
+            try:
+                self._start(Decision(None, "error", message))
+            except Exception as again:
+                log.debug("the standby slide could not be started either: %s", again)
+        return message
 
     def step(self) -> None:
         """One iteration: pump the player, start the next item when the current one ended."""

@@ -188,3 +188,43 @@ def test_a_catalog_reload_gives_failed_ads_a_new_chance(tmp_path: Path) -> None:
     rig.run_for(30)
     assert "broken" not in rig.loop.unplayable
     assert rig.player.shown.count("broken") >= 1
+
+
+def test_a_failing_step_shows_standby_is_reported_once_and_the_loop_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig = Rig([make_ad(tmp_path, "a")])
+    calls = itertools.count()
+    decide = rig.loop.decider
+
+    def flaky(*args):  # type: ignore[no-untyped-def]
+        if next(calls) < 3:
+            raise RuntimeError("rule engine bug")
+        return decide(*args)
+
+    rig.loop.decider = flaky
+    ticking = rig.clock.monotonic
+
+    def advancing() -> float:  # every look at the clock moves it on: slots end without sleeping
+        rig.clock.t += 0.05
+        return ticking()
+
+    rig.clock.monotonic = advancing  # type: ignore[method-assign]
+    rig.player = FakePlayer(advancing)
+    rig.loop.player = rig.player
+    stop = threading.Event()
+    runner = threading.Thread(target=rig.loop.run, args=(stop,))
+    runner.start()
+    try:
+        deadline = 200
+        while not [p for p in rig.sink.plays.values() if p.ad_id == "a"] and deadline:
+            stop.wait(0.01)
+            deadline -= 1
+    finally:
+        stop.set()
+        runner.join(5)
+    assert not runner.is_alive()
+    assert any(p.ad_id == "a" for p in rig.sink.plays.values())  # it recovered without a restart
+    failures = [r for r in caplog.records if "slot loop failed" in r.getMessage()]
+    assert len(failures) == 1 and "rule engine bug" in failures[0].getMessage()
+    assert any("works again" in r.getMessage() for r in caplog.records)
