@@ -12,20 +12,13 @@ from signage.yamlconf import ConfigError, Finding, LocatedDocument, parse_yaml, 
 
 
 def parse_rule_text(text: str, file: str) -> tuple[LocatedDocument, RuleFile]:
-    """Parse and validate one rule file's text; raises ConfigError with every located error."""
-    try:
-        doc = parse_yaml(text, file, lazy_locations=True)
-    except RecursionError:
-        # Deep nesting or a self-referencing alias: PyYAML recurses per level.
-        raise ConfigError(
-            [Finding(file, 1, 1, "", "the file nests too deeply or refers to itself")]
-        ) from None
-    try:
-        spec = validate_document(doc, RuleFile)
-    except RecursionError:
-        raise ConfigError(
-            [Finding(file, 1, 1, "", "the file nests too deeply or refers to itself")]
-        ) from None
+    """Parse and validate one rule file's text; raises ConfigError with every located error.
+
+    The bounded parser (``signage.yamlconf.parse_yaml``) refuses alias bombs, recursive aliases,
+    deep nesting, duplicate keys and impossible values (``2026-02-30``) at their line and column.
+    """
+    doc = parse_yaml(text, file, lazy_locations=True)
+    spec = validate_document(doc, RuleFile)
     findings = reference_findings(doc, spec)
     if findings:
         raise ConfigError(findings)

@@ -61,6 +61,14 @@ ERROR_CASES = [
     ("defaults: {min_confidence: 0.3}\n", 1, 28, "greater than or equal to 0.5"),
     ("- just\n- a list\n", 1, 1, "mapping"),
     ("rules:\n  - id: a\n    play: {ads: [x]}\n    weight: 0\n", 4, 13, "greater than 0"),
+    (
+        "rules:\n  - id: a\n    play: {ads: [x]}\n    dates: [{from: 2026-02-30}]\n",
+        4,
+        20,
+        "'2026-02-30' is not a valid date or time: day is out of range for month (rules[0].dates[0].from)",
+    ),
+    ("rules:\n  - id: a\n    play: {ads: [x]}\n    tier: 1\n    tier: 2\n", 5, 5, "duplicate key 'tier'"),
+    ("rules:\n  - id: a\n    play: {ads: [x]}\n    days: &d [mon, *d]\n", 4, 20, "recursive alias"),
 ]
 
 
@@ -218,9 +226,46 @@ def test_fuzz_mutated_shipped_table(edits: list[tuple[int, int, str]]) -> None:
     _assert_loads_or_locates(text)
 
 
-def test_self_referencing_alias_and_deep_nesting_get_an_error() -> None:
-    for text in ("a: &x [*x]\n", "rules: " + "[" * 5000 + "]" * 5000 + "\n"):
-        try:
+def test_self_referencing_alias_and_deep_nesting_get_a_located_error() -> None:
+    cases = (
+        ("a: &x [*x]\n", 1, 8, "recursive alias"),
+        ("rules: " + "[" * 5000 + "]" * 5000 + "\n", 1, None, "nest"),  # libyaml's limit or ours
+        ("rules:\n" + "".join("  " * i + f"- k{i}:\n" for i in range(1, 100)), 33, 67, "64 levels deep"),
+    )
+    for text, line, column, words in cases:
+        with pytest.raises(ConfigError) as caught:
             parse_rule_text(text, "evil.yaml")
-        except ConfigError as exc:
-            assert exc.findings[0].file == "evil.yaml"
+        (finding,) = caught.value.findings
+        assert (finding.file, finding.line) == ("evil.yaml", line), str(finding)
+        assert column is None or finding.column == column, str(finding)
+        assert words in finding.message
+
+
+def test_an_alias_bomb_in_a_rule_file_is_refused_at_the_alias_that_overflows() -> None:
+    bomb = 'l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+        f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]\n" for i in range(1, 9)
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_rule_text(bomb + GOOD, "bomb.yaml")
+    (finding,) = caught.value.findings
+    # l3 would hold 10,000 strings: the budget runs out there, nothing below is read or expanded
+    assert finding.line == 4 and "the alias *l2 expands too much" in finding.message
+
+
+def test_anchors_and_merges_within_the_budget_still_work() -> None:
+    text = """\
+audiences:
+rules:
+  - id: a
+    audience: &women {gender: female, min_confidence: 0.7}
+    play: {ads: [x]}
+  - id: b
+    audience: *women
+    play: {ads: [y]}
+  - id: c
+    audience: {<<: *women, gender: male}
+    play: {ads: [z]}
+"""
+    _, spec = parse_rule_text(text.replace("audiences:\n", ""), "r.yaml")
+    assert spec.rules[0].audience == spec.rules[1].audience
+    assert spec.rules[2].audience is not None and spec.rules[2].audience.min_confidence == 0.7
