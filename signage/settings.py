@@ -6,25 +6,83 @@ be moved together with its data.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator
 
-from signage.yamlconf import load_model
+from signage.yamlconf import (
+    ConfigError,
+    ConfigPath,
+    Finding,
+    LocatedDocument,
+    no_control_characters,
+    parse_yaml,
+    read_text,
+    validate_document,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# Column sizes of the tables these values are stored in (signage/store/models.py, the
+# impression and sync tables): a longer value would validate here and then fail on every write.
+SCREEN_ID_MAX = 64  # play.screen_id, heartbeat.screen_id, impression.screen_id: VARCHAR(64)
+STORE_ID_MAX = 64  # heartbeat.store_id: VARCHAR(64)
+SYNC_TARGET_MAX = 255  # sync_state.target: the central URL without its password, VARCHAR(255)
+
+
+def check_database_url(value: str | None) -> str | None:
+    """A URL SQLAlchemy can open: it parses, names a known dialect, and its driver is installed."""
+    if value is None:
+        return value
+    from sqlalchemy.engine import make_url
+
+    example = (
+        "e.g. postgresql+psycopg://signage@db-host:5432/signage or sqlite:////var/lib/signage/signage.db"
+    )
+    try:
+        url = make_url(value)
+    except Exception as exc:  # ArgumentError, or ValueError for a port that is not a number
+        raise ValueError(
+            f"not a database URL; write dialect+driver://user@host:port/database, {example}"
+        ) from exc
+    try:
+        dialect = url.get_dialect()
+    except Exception as exc:  # NoSuchModuleError: no such dialect or driver
+        raise ValueError(f"unknown database kind {url.drivername!r}; {example}") from exc
+    try:
+        dialect.import_dbapi()
+    except Exception as exc:  # ImportError: the driver package is missing
+        raise ValueError(f"the database driver for {url.drivername!r} is not installed; {example}") from exc
+    return value
+
+
+DatabaseUrl = Annotated[str | None, AfterValidator(check_database_url)]
+
+
+def _fits_sync_target(value: str | None) -> str | None:
+    if value is not None:
+        from signage.store.engine import describe_url
+
+        if len(describe_url(value)) > SYNC_TARGET_MAX:
+            raise ValueError(
+                f"the URL is too long: at most {SYNC_TARGET_MAX} characters without the password"
+            )
+    return value
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CameraSettings(Strict):
     # "auto": the first webcam if one opens, else the simulated scene. Also: "simulated", "none",
     # a device index ("0"), a video file path, or an rtsp:// / http:// URL.
-    source: Annotated[str, Field(min_length=1)] = "auto"
+    source: Annotated[str, Field(min_length=1), AfterValidator(no_control_characters)] = "auto"
     width: Annotated[int, Field(gt=0)] = 640
     height: Annotated[int, Field(gt=0)] = 480
     fps: Annotated[float, Field(gt=0, le=120)] = 30.0
@@ -95,8 +153,8 @@ class WebSettings(Strict):
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(gt=0, lt=65536)] = 8080
-    database_url: str | None = None  # default: the device database (a fleet points it at PostgreSQL)
-    secret_file: Path = Path("web-secret.key")  # relative to data_dir; created on first start
+    database_url: DatabaseUrl = None  # default: the device database (a fleet points it at PostgreSQL)
+    secret_file: ConfigPath = Path("web-secret.key")  # relative to data_dir; created on first start
     https_only: bool = False  # True behind TLS: session cookies get the Secure flag
     session_max_age_s: Annotated[int, Field(gt=0)] = 8 * 3600
     login_attempts: Annotated[int, Field(gt=0)] = 5
@@ -110,19 +168,23 @@ class WebSettings(Strict):
 class FleetSettings(Strict):
     """Shipping this screen's rows to a central PostgreSQL (`signage sync`)."""
 
-    central_url: str | None = None  # postgresql+psycopg://user@host:5432/db
+    central_url: Annotated[DatabaseUrl, AfterValidator(_fits_sync_target)] = None  # postgresql+psycopg://...
     sync_interval_s: Annotated[float, Field(gt=0)] = 10.0
     sync_batch_rows: Annotated[int, Field(gt=0, le=100_000)] = 2000
 
 
 class Settings(Strict):
-    screen_id: Annotated[str, Field(min_length=1)] = "screen-1"
-    store_id: Annotated[str, Field(min_length=1)] = "store-1"
+    screen_id: Annotated[
+        str, Field(min_length=1, max_length=SCREEN_ID_MAX), AfterValidator(no_control_characters)
+    ] = "screen-1"
+    store_id: Annotated[
+        str, Field(min_length=1, max_length=STORE_ID_MAX), AfterValidator(no_control_characters)
+    ] = "store-1"
     timezone: str = "UTC"
-    data_dir: Path = Path("data")
-    database_url: str | None = None  # default: SQLite under data_dir
-    catalog: Path = PROJECT_ROOT / "ads" / "catalog.yaml"
-    rules: tuple[Path, ...] = (PROJECT_ROOT / "rules" / "store.yaml",)
+    data_dir: ConfigPath = Path("data")
+    database_url: DatabaseUrl = None  # default: SQLite under data_dir
+    catalog: ConfigPath = PROJECT_ROOT / "ads" / "catalog.yaml"
+    rules: tuple[ConfigPath, ...] = (PROJECT_ROOT / "rules" / "store.yaml",)
     camera: CameraSettings = CameraSettings()
     display: DisplaySettings = DisplaySettings()
     perception: PerceptionSettings = PerceptionSettings()
@@ -137,7 +199,7 @@ class Settings(Strict):
     def _known_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except Exception as exc:  # not found, a folder ("Europe"), not a zone file, a bad name
             raise ValueError("unknown time zone; use an IANA name such as 'Europe/Paris'") from exc
         return value
 
@@ -176,8 +238,52 @@ def _is_relative_file(source: str) -> bool:
     return not (keyword or text.isdigit() or "://" in text or Path(text).is_absolute())
 
 
+def data_dir_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be the data folder (it must exist or be creatable, and be writable).
+
+    Nothing is created: the nearest existing folder must let this user create it or write in it.
+    """
+    probe = path
+    while True:
+        try:
+            mode = os.stat(probe).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            if probe.parent == probe:
+                return f"the data folder {path} cannot be created"
+            probe = probe.parent
+            continue
+        except (OSError, ValueError) as exc:
+            return f"the data folder {path} cannot be used: {getattr(exc, 'strerror', None) or exc}"
+        break
+    if not stat.S_ISDIR(mode):
+        if probe == path:
+            return f"the data folder {path} is a file, not a folder"
+        return f"the data folder {path} cannot be created: {probe} is a file, not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        if probe == path:
+            return f"the data folder {path} is not writable by this user"
+        return f"the data folder {path} cannot be created: {probe} is not writable by this user"
+    return None
+
+
+def checked_settings(doc: LocatedDocument, base: Path) -> Settings:
+    """Validate a parsed settings file, resolve its paths against ``base``, check the data folder."""
+    settings = validate_document(doc, Settings).relative_to(base)
+    problem = data_dir_problem(settings.data_dir)
+    if problem is not None:
+        finding = doc.finding(("data_dir",), problem)
+        raise ConfigError([Finding(finding.file, finding.line, finding.column, "data_dir", problem)])
+    return settings
+
+
 def load_settings(path: Path | None) -> Settings:
-    """Settings from ``path`` (relative paths resolved beside it), or the built-in defaults."""
+    """Settings from ``path`` (relative paths resolved beside it), or the built-in defaults.
+
+    Everything that would fail later is refused here with a located error: unknown time zones,
+    database URLs SQLAlchemy cannot open, a data folder that cannot be created or written, ids
+    longer than their database columns.
+    """
     if path is None:
         return Settings().relative_to(Path.cwd())
-    return load_model(path, Settings).relative_to(path.resolve().parent)
+    doc = parse_yaml(read_text(path), str(path))
+    return checked_settings(doc, path.resolve().parent)
