@@ -13,20 +13,23 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from signage.domain import Ad, Catalog, MediaKind
 from signage.media import MediaError, media_kind, probe_media
 from signage.reloader import Reloader
-from signage.yamlconf import load_model
+from signage.yamlconf import ConfigPath, load_model, no_control_characters
 
 log = logging.getLogger(__name__)
 
 AdId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+# play.advertiser and play.campaign are VARCHAR(128) (signage/store/models.py): longer names
+# would validate here and then fail on every write of a play.
+StoredName = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(no_control_characters)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class AutoSubject(_Strict):
@@ -35,19 +38,19 @@ class AutoSubject(_Strict):
 
 
 class MediaInfo(_Strict):
-    duration_s: float | None = None
-    width: int | None = None
-    height: int | None = None
-    fps: float | None = None
+    duration_s: Annotated[float, Field(ge=0)] | None = None
+    width: Annotated[int, Field(ge=0)] | None = None
+    height: Annotated[int, Field(ge=0)] | None = None
+    fps: Annotated[float, Field(ge=0)] | None = None
     codec: str | None = None
     audio: bool | None = None
 
 
 class AdEntry(_Strict):
     id: AdId
-    media: Path
-    advertiser: Annotated[str, Field(min_length=1)]
-    campaign: Annotated[str, Field(min_length=1)]
+    media: ConfigPath
+    advertiser: StoredName
+    campaign: StoredName
     title: str = ""
     description: str = ""
     subjects: list[str] = []
@@ -60,7 +63,7 @@ class AdEntry(_Strict):
     cost_per_play: Annotated[float, Field(ge=0)] | None = None
     sha256: str | None = None
     media_info: MediaInfo | None = None
-    thumbnail: Path | None = None
+    thumbnail: ConfigPath | None = None
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> AdEntry:
@@ -76,7 +79,7 @@ class AdEntry(_Strict):
 
 
 class CatalogFile(_Strict):
-    standby: Path | None = None
+    standby: ConfigPath | None = None
     ads: list[AdEntry] = []
 
     @model_validator(mode="after")
@@ -89,8 +92,20 @@ class CatalogFile(_Strict):
         return self
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long, a permission problem: not usable either way
+        return False
+
+
 def _resolve(base: Path, path: Path) -> Path:
-    return path if path.is_absolute() else (base / path).resolve()
+    if path.is_absolute():
+        return path
+    try:
+        return (base / path).resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the path as written (it will not play)
+        return base / path
 
 
 def entry_to_ad(entry: AdEntry, base: Path, *, default_image_s: float, probe: bool) -> Ad:
@@ -161,11 +176,15 @@ def load_catalog(path: Path, *, probe: bool = True, default_image_s: float = 8.0
             ads.append(entry_to_ad(entry, base, default_image_s=default_image_s, probe=probe))
         except MediaError as exc:
             skipped.append(f"ad {entry.id!r} left out: {exc}")
+        except OSError as exc:  # e.g. a file name too long for the file system
+            skipped.append(
+                f"ad {entry.id!r} left out: media file {entry.media} cannot be read ({exc.strerror})"
+            )
     for note in skipped:
         log.warning("%s", note)
     standby = _resolve(base, spec.standby) if spec.standby else None
     named = tuple(_resolve(base, entry.media) for entry in spec.ads) + ((standby,) if standby else ())
-    if standby is not None and not standby.is_file():
+    if standby is not None and not _is_file(standby):
         log.warning("standby slide %s is missing; a generated standby screen will be shown", standby)
         standby = None
     return Catalog(ads=tuple(ads), standby=standby, skipped=tuple(skipped), media_files=named)

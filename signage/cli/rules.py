@@ -140,7 +140,12 @@ def register(app: typer.Typer) -> None:
 
         settings = settings_or_exit(config)
         rules = _rules_or_exit(list(files or settings.rules), settings)
-        cat = catalog_for_rules(catalog or settings.catalog, settings.display.image_duration_s)
+        try:
+            cat = catalog_for_rules(catalog or settings.catalog, settings.display.image_duration_s)
+        except ConfigError as exc:
+            for finding in exc.findings:
+                typer.echo(str(finding), err=True)
+            raise typer.Exit(1) from None
         when = _parse_at(at, settings)
         if day:
             report = simulate_day(rules, cat, when.date(), settings.policy, seed=seed)

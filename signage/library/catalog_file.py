@@ -18,9 +18,10 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
 
 from signage.catalog import CatalogFile
-from signage.yamlconf import ConfigError, parse_yaml, validate_document
+from signage.yamlconf import ConfigError, Finding, parse_yaml, read_text, validate_document
 
 _NEW_CATALOG = """\
 # The ad catalog: one entry per creative. Paths are relative to this folder.
@@ -44,8 +45,11 @@ class CatalogDocument:
         self.path = path
         self.original = text
         self._yaml = _yaml()
-        validate_document(parse_yaml(text, str(path)), CatalogFile)  # refuse to edit a broken file
-        data = self._yaml.load(text)
+        # Refuse to edit a broken file. The player's bounded parser reads it first, so ruamel
+        # (recursive, no alias budget, YAML 1.2) only ever sees a file without alias bombs,
+        # recursive aliases, duplicate keys, impossible values or excessive nesting.
+        self.spec: CatalogFile = validate_document(parse_yaml(text, str(path)), CatalogFile)
+        data = _round_trip_load(self._yaml, text, str(path))
         self.root: CommentedMap = data if isinstance(data, CommentedMap) else CommentedMap()
         if not isinstance(self.root.get("ads"), list):
             self.root["ads"] = CommentedSeq()
@@ -53,7 +57,7 @@ class CatalogDocument:
     @classmethod
     def open(cls, path: Path) -> CatalogDocument:
         """Load ``path``; a missing catalog starts empty (it is written on the first save)."""
-        text = path.read_text(encoding="utf-8") if path.exists() else _NEW_CATALOG
+        text = read_text(path) if path.exists() else _NEW_CATALOG
         return cls(path, text)
 
     @property
@@ -111,9 +115,22 @@ class CatalogDocument:
     def save(self) -> None:
         """Validate the new text with the player's schema, then atomically replace the file."""
         text = self.dump()
-        validate_document(parse_yaml(text, str(self.path)), CatalogFile)
+        spec = validate_document(parse_yaml(text, str(self.path)), CatalogFile)
         atomic_write_text(self.path, text)
-        self.original = text
+        self.original, self.spec = text, spec
+
+
+def _round_trip_load(yaml: YAML, text: str, file: str) -> Any:
+    """ruamel's editable tree of a file the bounded parser accepted; any refusal is located."""
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = f"the catalog cannot be edited: {exc.problem or exc.context or 'invalid YAML'}"
+        raise ConfigError([Finding(file, line, column, "", message)]) from exc
+    except Exception as exc:  # anything else ruamel refuses (it reads YAML 1.2, the player 1.1)
+        raise ConfigError([Finding(file, 1, 1, "", f"the catalog cannot be edited: {exc}")]) from exc
 
 
 def _flow(value: Any) -> Any:

@@ -12,10 +12,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from signage.catalog import CatalogFile
 from signage.domain import MediaKind
 from signage.library.catalog_file import CatalogDocument
 from signage.library.files import atomic_copy, sha256_of, slugify, write_thumbnail
 from signage.media import MediaError, MediaInfo, media_kind, probe_media
+from signage.yamlconf import load_model
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ def _same_file_entry(doc: CatalogDocument, src: Path, sha: str) -> str | None:
     size = src.stat().st_size
     for candidate in doc.entries():  # hand-written entries carry no checksum: compare the bytes' hash
         media = doc.base / str(candidate.get("media", ""))
-        if media.is_file() and media.stat().st_size == size and sha256_of(media) == sha:
+        if _is_file(media) and media.stat().st_size == size and sha256_of(media) == sha:
             return str(candidate["id"])
     return None
 
@@ -168,30 +170,39 @@ def remove_ad(catalog: Path, ad_id: str, *, delete_media: bool = False) -> Path 
     return None
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system: not there either way
+        return False
+
+
 def list_ads(catalog: Path) -> tuple[LibraryRow, ...]:
-    doc = CatalogDocument.open(catalog)
+    """The catalog's ads as the player reads them (its bounded parser and schema; no edit tree)."""
+    if not catalog.exists():
+        return ()
+    spec = load_model(catalog, CatalogFile)
+    base = catalog.resolve().parent
     rows = []
-    for entry in doc.entries():
-        media = doc.base / str(entry.get("media", ""))
+    for entry in spec.ads:
+        media = base / entry.media
         try:
             kind = media_kind(media).value
         except MediaError:
             kind = "unsupported"
-        info = entry.get("media_info") or {}
-        duration = info.get("duration_s") if kind == MediaKind.VIDEO.value else entry.get("duration_s")
+        info_duration = entry.media_info.duration_s if entry.media_info else None
+        duration = info_duration if kind == MediaKind.VIDEO.value else entry.duration_s
         rows.append(
             LibraryRow(
-                ad_id=str(entry.get("id")),
-                media=str(entry.get("media", "")),
+                ad_id=entry.id,
+                media=str(entry.media),
                 kind=kind,
                 duration_s=None if duration is None else float(duration),
-                advertiser=str(entry.get("advertiser", "")),
-                campaign=str(entry.get("campaign", "")),
-                subjects=tuple(str(s) for s in entry.get("subjects") or ()),
-                auto_subjects=tuple(
-                    (str(a["id"]), float(a["score"])) for a in entry.get("auto_subjects") or ()
-                ),
-                media_present=media.is_file(),
+                advertiser=entry.advertiser,
+                campaign=entry.campaign,
+                subjects=tuple(entry.subjects),
+                auto_subjects=tuple((a.id, a.score) for a in entry.auto_subjects),
+                media_present=_is_file(media),
             )
         )
     return tuple(rows)
