@@ -1,6 +1,6 @@
 """Write ``models/MODEL_CARD.md`` from the manifest, so the card's figures are the recorded ones::
 
-    python -m classifier.attributes.model_card --models models
+python -m classifier.attributes.model_card --models models
 """
 
 from __future__ import annotations
@@ -41,6 +41,13 @@ def _epochs(training: dict[str, Any]) -> str:
     return f"{last} epochs"
 
 
+def _recipe_words(training: dict[str, Any], frozen: int) -> str:
+    if str(training.get("recipe", "")).startswith("online"):
+        trunk = "every EfficientNet block fine-tuned" if frozen == 0 else f"the first {frozen} blocks frozen"
+        return f"{trunk} on crops augmented afresh each batch (store-camera degradations included)"
+    return f"the first {frozen} EfficientNet blocks are frozen (their activations cached once)"
+
+
 def _fit_notes(entry: dict[str, Any], test: dict[str, Any]) -> list[str]:
     """The limitation bullets that depend on this model's own figures."""
     met, missed = _missed_targets(test)
@@ -54,8 +61,8 @@ def _fit_notes(entry: dict[str, Any], test: dict[str, Any]) -> list[str]:
         verdict = "**It meets every target on the held-out split**"
     notes = [
         f"- {verdict}; offline baselines the issue lists: face-api.js MAE 5.07, gender 93.9 %, expressions "
-        f"57.0 %. It was trained on a 2-core CPU: the first {frozen} EfficientNet blocks are frozen (their "
-        f"activations cached once), the network sees {size} px crops, {_epochs(training)}; the "
+        f"57.0 %. It was trained on a 2-core CPU: {_recipe_words(training, frozen)}, the network sees {size} "
+        f"px crops, {_epochs(training)}; the "
         f"calibration split ended at MAE {_f(cal_split.get('age_mae'))}, gender "
         f"{_f(cal_split.get('gender_accuracy'), True)}, emotion {_f(cal_split.get('emotion_accuracy'), True)}. "
         "Fewer frozen blocks, larger input and more epochs (a GPU run) are the next step.",
@@ -64,9 +71,11 @@ def _fit_notes(entry: dict[str, Any], test: dict[str, Any]) -> list[str]:
     child = (bands.get("child") or {}).get("gender_accuracy")
     old = [b.get("age_mae") for k, b in bands.items() if k in ("45-54", "55-64", "65+") and b.get("age_mae")]
     if child is not None and old:
-        notes.append(f"- Children: gender accuracy is {_f(child, True)} (face-api.js: 77 %); age bands 45+ have "
-                     f"MAE {min(old):.1f}-{max(old):.1f} years. Pooling over a track narrows the spread but not "
-                     "a bias.")
+        notes.append(
+            f"- Children: gender accuracy is {_f(child, True)} (face-api.js: 77 %); age bands 45+ have "
+            f"MAE {min(old):.1f}-{max(old):.1f} years. Pooling over a track narrows the spread but not "
+            "a bias."
+        )
     return notes
 
 
@@ -102,17 +111,34 @@ def render(entry: dict[str, Any]) -> str:
         "",
     ]
     for name, info in data.items():
-        lines.append(f"- **{name}**: {info.get('n_train')} train, {info.get('n_calibration')} calibration; "
-                     f"{info.get('split')}.")
+        lines.append(
+            f"- **{name}**: {info.get('n_train')} train, {info.get('n_calibration')} calibration; "
+            f"{info.get('split')}."
+        )
     commands = (entry.get("training") or {}).get("commands") or []
     if commands:
-        resumed = (" (seeded; each later command resumes the checkpoint before it or, with --init, starts "
-                   "from the weights it wrote)") if len(commands) > 1 else " (seeded)"
+        resumed = (
+            (
+                " (seeded; each later command resumes the checkpoint before it or, with --init, starts "
+                "from the weights it wrote)"
+            )
+            if len(commands) > 1
+            else " (seeded)"
+        )
         lines += ["", f"Trained with{resumed}:", ""]
         lines += [f"    {c}" for c in commands]
     lines += ["", "## Held-out results", ""]
     if not test:
-        lines += ["Not evaluated yet: run `signage evaluate ... --record`.", ""]
+        training = entry.get("training") or {}
+        cal_split = (entry.get("metrics") or {}).get("calibration_split") or {}
+        lines += [
+            "Not evaluated yet: run `signage evaluate ... --record`.",
+            "",
+            f"Recipe: {_recipe_words(training, training.get('frozen_blocks', 5))}, {_epochs(training)}. "
+            f"Calibration split (model selection only): MAE {_f(cal_split.get('age_mae'))}, gender "
+            f"{_f(cal_split.get('gender_accuracy'), True)}, emotion {_f(cal_split.get('emotion_accuracy'), True)}.",
+            "",
+        ]
         return "\n".join(lines)
     lines += [
         f"Targets: {TARGETS}.",
@@ -140,7 +166,13 @@ def render(entry: dict[str, Any]) -> str:
     for group in (test["by_age_band"], test["by_gender"]):
         for name, g in group.items():
             lines.append(f"| {name} | {g['n']} | {_f(g['age_mae'])} | {_f(g['gender_accuracy'], True)} |")
-    lines += ["", "### Emotion recall per class (FER2013 held-out)", "", "| emotion | n | recall |", "|---|---|---|"]
+    lines += [
+        "",
+        "### Emotion recall per class (FER2013 held-out)",
+        "",
+        "| emotion | n | recall |",
+        "|---|---|---|",
+    ]
     for name, e in test.get("by_emotion", {}).items():
         lines.append(f"| {name} | {e['n']} | {_f(e['recall'], True)} |")
     lines += [

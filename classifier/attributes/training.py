@@ -1,27 +1,26 @@
 """Training: multi-task fine-tuning of EfficientNet-Lite0 on UTKFace (age, gender) and FER2013 (emotion).
 
-CPU plan: crops are made once (``datasets.cached_crops``); the frozen first blocks run once per augmented view
-and their activations are cached in fp16, so an epoch only runs the fine-tuned blocks. Every batch mixes FER
-and UTKFace faces so the shared trunk serves all three heads. One checkpoint per epoch; ``resume`` continues
-from the last one with the same seeded order.
+Two recipes share the data, network, losses and checkpoint. Crops are made once (``datasets.cached_crops``).
+*Cached views* (the default): the frozen first blocks run once per augmented view and their activations are
+cached in fp16, so an epoch only runs the fine-tuned blocks. *Online* (``online_augment``, in ``online.py``):
+every batch is augmented afresh and the whole network can train. Every batch mixes FER and UTKFace faces so
+the shared trunk serves all three heads. One checkpoint per epoch (``checkpoint.py``); ``resume`` continues
+from the last one exactly (seeded per epoch and batch).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
-from classifier.attributes import calibration
+from classifier.attributes import calibration, checkpoint
 from classifier.attributes.datasets import (
     SEED,
     FerSample,
@@ -34,8 +33,8 @@ from classifier.attributes.datasets import (
     split_utkface,
 )
 from classifier.attributes.model import Calibration, resize_crops
-from classifier.attributes.network import EMOTIONS, FROZEN_BLOCKS, AttributeNet, AttributeOutputs
-from classifier.backbone import load_imagenet_lite0, to_input
+from classifier.attributes.network import FROZEN_BLOCKS, AttributeNet, AttributeOutputs
+from classifier.backbone import load_imagenet_lite0
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +64,11 @@ class TrainConfig:
     # A models folder whose trained weights start this run instead of ImageNet (a warm start that continues
     # an earlier run with a fresh learning-rate schedule); its input size must match.
     init: Path | None = None
+    # Online mode (``--online-augment``, see online.py): the whole network (with --frozen-blocks 0) trains on
+    # crops augmented afresh in every batch, including store-camera degradations; ``views`` is unused.
+    online_augment: bool = False
+    augment_strength: float = 1.0  # scales the probability of every camera degradation (augment.py)
+    loader_workers: int = 1  # processes preparing augmented batches next to the training one (0: inline)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,13 @@ class SplitMetrics:
     age_mae: float
     gender_accuracy: float
     emotion_accuracy: float
+
+
+def selection_score(m: SplitMetrics) -> float:
+    """One number to pick the best epoch by, on the calibration split: gender and emotion accuracy in points,
+    minus 5 points per year of age MAE (0.2 years of MAE weigh as much as one point of accuracy; the targets'
+    gaps are about 2-4 points of accuracy and 0.3-0.6 years). Higher is better."""
+    return 100.0 * m.gender_accuracy + 100.0 * m.emotion_accuracy - 5.0 * m.age_mae
 
 
 @dataclass(frozen=True)
@@ -85,74 +96,17 @@ class TrainResult:
     epochs: int
 
 
-# ---- augmentation (applied once per cached view, seeded) -----------------------------------------------
-
-
-def augment(crop: np.ndarray, rng: np.random.Generator, grey_p: float) -> np.ndarray:
-    """Flip, a small similarity jitter (detector noise at run time), brightness/contrast, maybe grey."""
-    size = crop.shape[0]
-    out = crop[:, ::-1] if rng.random() < 0.5 else crop
-    angle = rng.uniform(-8, 8)
-    scale = rng.uniform(0.92, 1.08)
-    shift = rng.uniform(-0.04, 0.04, size=2) * size
-    m = np.asarray(cv2.getRotationMatrix2D((size / 2, size / 2), angle, scale), dtype=np.float64)
-    m[:, 2] += shift
-    out = cv2.warpAffine(np.ascontiguousarray(out), m, (size, size), borderMode=cv2.BORDER_REPLICATE)
-    gain = rng.uniform(0.75, 1.25)
-    bias = rng.uniform(-20, 20)
-    pixels = np.clip(out.astype(np.float32) * gain + bias, 0, 255)
-    if rng.random() < grey_p:
-        pixels = np.repeat(pixels.mean(axis=2, keepdims=True), 3, axis=2)
-    return pixels.astype(np.uint8)
-
-
-def stem_features(net: AttributeNet, crops: np.ndarray, desc: str, batch: int = 256,
-                  transform: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-    """Frozen-block activations (fp16) for every crop, optionally transformed first."""
-    out: np.ndarray | None = None
-    net.eval()
-    if len(crops) == 0:  # tiny data sets can leave a split empty; keep the shape
-        with torch.inference_mode():
-            shape = net.stem(to_input(np.zeros((1, *crops.shape[1:]), np.uint8))).shape[1:]
-        return np.empty((0, *shape), dtype=np.float16)
-    with torch.inference_mode():
-        for start in tqdm(range(0, len(crops), batch), desc=desc, unit="batch", mininterval=5.0):
-            chunk = crops[start:start + batch]
-            if transform is not None:
-                chunk = np.stack([transform(c) for c in chunk])
-            x = to_input(chunk).contiguous(memory_format=torch.channels_last)
-            f = net.stem(x).numpy().astype(np.float16)
-            if out is None:
-                out = np.empty((len(crops), *f.shape[1:]), dtype=np.float16)
-            out[start:start + len(f)] = f
-    assert out is not None
-    return out
-
-
-def _stem_cache(net: AttributeNet, crops: np.ndarray, work: Path, name: str, views: int, seed: int,
-                grey_p: float) -> np.ndarray:
-    """views x N x C x H x W activations; view 0 is the plain crop, the others augmented."""
-    file = work / f"stem_{name}_{len(crops)}_{views}_{seed}.npy"
-    if file.is_file():
-        return np.load(file, mmap_mode="r")
-    parts = []
-    for v in range(views):
-        rng = np.random.default_rng([seed, v])
-        transform = None if v == 0 else (lambda c, r=rng: augment(c, r, grey_p))
-        desc = f"frozen blocks {name} view {v + 1}/{views}"
-        parts.append(stem_features(net, crops, desc, transform=transform))
-    stacked = np.stack(parts)
-    tmp = file.with_suffix(".tmp.npy")
-    np.save(tmp, stacked)
-    tmp.replace(file)
-    return stacked
-
-
 # ---- losses and metrics -------------------------------------------------------------------------------
 
 
-def losses(out: AttributeOutputs, n_fer: int, age: torch.Tensor, female: torch.Tensor,
-           emotion: torch.Tensor, label_smoothing: float = 0.05) -> tuple[torch.Tensor, dict[str, float]]:
+def losses(
+    out: AttributeOutputs,
+    n_fer: int,
+    age: torch.Tensor,
+    female: torch.Tensor,
+    emotion: torch.Tensor,
+    label_smoothing: float = 0.05,
+) -> tuple[torch.Tensor, dict[str, float]]:
     """Batch layout: the first ``n_fer`` rows are FER faces, the rest UTKFace."""
     emo = nn.functional.cross_entropy(out.emotion_logits[:n_fer], emotion, label_smoothing=label_smoothing)
     mu = out.age_mean[n_fer:]
@@ -165,43 +119,23 @@ def losses(out: AttributeOutputs, n_fer: int, age: torch.Tensor, female: torch.T
     return total, {"emo": emo.item(), "age_l1": l1.item() * 5.0, "gen": gen.item()}
 
 
-def predict_stems(net: AttributeNet, stems: np.ndarray, batch: int = 512) -> tuple[np.ndarray, ...]:
-    net.eval()
-    if len(stems) == 0:
-        return np.empty(0), np.empty(0), np.empty(0), np.empty((0, len(EMOTIONS)))
-    parts: list[list[np.ndarray]] = [[], [], [], []]
-    with torch.inference_mode():
-        for start in range(0, len(stems), batch):
-            x = torch.from_numpy(np.asarray(stems[start:start + batch], dtype=np.float32))
-            o = net.from_stem(x.contiguous(memory_format=torch.channels_last))
-            outputs = (o.age_mean, o.age_scale, o.gender_logit, o.emotion_logits)
-            for part, t in zip(parts, outputs, strict=True):
-                part.append(t.numpy())
-    return tuple(np.concatenate(p) for p in parts)
-
-
 def _warm_start(net: AttributeNet, models_dir: Path, input_size: int) -> None:
     from classifier.attributes.model import AttributeModel
 
     start = AttributeModel.load(models_dir)
     if start.input_size != input_size:
-        raise ValueError(f"--init model in {models_dir} takes {start.input_size} px input, not {input_size} px; "
-                         f"pass --input-size {start.input_size}.")
+        raise ValueError(
+            f"--init model in {models_dir} takes {start.input_size} px input, not {input_size} px; "
+            f"pass --input-size {start.input_size}."
+        )
     net.load_state_dict(start.net.state_dict())
     log.info("warm start from %s", models_dir)
-
-
-def _frozen_digest(net: AttributeNet) -> str:
-    digest = hashlib.sha256()
-    for p in net.frozen_parameters():
-        digest.update(p.detach().cpu().numpy().tobytes())
-    return digest.hexdigest()[:10]
 
 
 # ---- the loop ------------------------------------------------------------------------------------------
 
 
-def _lr_factor(step: int, total: int, warmup: int) -> float:
+def lr_factor(step: int, total: int, warmup: int) -> float:
     if step < warmup:
         return (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
@@ -209,27 +143,63 @@ def _lr_factor(step: int, total: int, warmup: int) -> float:
 
 
 def _labels(utk: list[UtkSample], fer: list[FerSample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return (np.array([s.age for s in utk], np.float32), np.array([s.female for s in utk], np.float32),
-            np.array([s.emotion for s in fer], np.int64))
+    return (
+        np.array([s.age for s in utk], np.float32),
+        np.array([s.female for s in utk], np.float32),
+        np.array([s.emotion for s in fer], np.int64),
+    )
 
 
-def train(cfg: TrainConfig, resume: bool = False) -> tuple[AttributeNet, TrainResult]:
-    torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    cfg.work_dir.mkdir(parents=True, exist_ok=True)
+@dataclass(frozen=True)
+class TrainData:
+    """Decoded crops and labels of the training and calibration faces only: the held-out test faces (15 % of
+    UTKFace, see ``split.py``) and FER's validation folder are never loaded, so nothing can train on them."""
+
+    utk_train: np.ndarray  # N x S x S x 3 uint8 at the network's input size
+    age_train: np.ndarray  # years, float32
+    female_train: np.ndarray  # 0/1, float32
+    utk_cal: np.ndarray
+    age_cal: np.ndarray
+    female_cal: np.ndarray
+    fer_train: np.ndarray
+    emotion_train: np.ndarray  # int64 index into EMOTIONS
+    fer_cal: np.ndarray
+    emotion_cal: np.ndarray
+
+
+def prepare_data(cfg: TrainConfig) -> TrainData:
     utk_all = list_utkface(cfg.utkface)
     fer_all = list_fer(fer_folder(cfg.fer2013, "train"))
     if cfg.limit is not None:
         rng0 = np.random.default_rng(cfg.seed)
-        utk_all = [utk_all[i] for i in sorted(rng0.permutation(len(utk_all))[:cfg.limit])]
-        fer_all = [fer_all[i] for i in sorted(rng0.permutation(len(fer_all))[:cfg.limit])]
+        utk_all = [utk_all[i] for i in sorted(rng0.permutation(len(utk_all))[: cfg.limit])]
+        fer_all = [fer_all[i] for i in sorted(rng0.permutation(len(fer_all))[: cfg.limit])]
     utk_split = split_utkface(utk_all, cfg.seed)
     fer_split = split_fer_train(fer_all, cfg.seed)
-    utk_crops = resize_crops(cached_crops([s.path for s in utk_all], cfg.work_dir / "crops", "utkface"),
-                             cfg.input_size)
-    fer_crops = resize_crops(cached_crops([s.path for s in fer_all], cfg.work_dir / "crops", "fer_train"),
-                             cfg.input_size)
+    utk_crops = resize_crops(
+        cached_crops([s.path for s in utk_all], cfg.work_dir / "crops", "utkface"), cfg.input_size
+    )
+    fer_crops = resize_crops(
+        cached_crops([s.path for s in fer_all], cfg.work_dir / "crops", "fer_train"), cfg.input_size
+    )
+    age, female, emotion = _labels(utk_all, fer_all)
+    ut, uc = np.array(utk_split.train, int), np.array(utk_split.calibration, int)
+    ft, fc = np.array(fer_split.train, int), np.array(fer_split.calibration, int)
+    return TrainData(
+        utk_crops[ut],
+        age[ut],
+        female[ut],
+        utk_crops[uc],
+        age[uc],
+        female[uc],
+        fer_crops[ft],
+        emotion[ft],
+        fer_crops[fc],
+        emotion[fc],
+    )
 
+
+def new_network(cfg: TrainConfig) -> AttributeNet:
     net = AttributeNet(frozen_blocks=cfg.frozen_blocks)
     net.load_imagenet(load_imagenet_lite0().state_dict())
     if cfg.init is not None:
@@ -237,98 +207,64 @@ def train(cfg: TrainConfig, resume: bool = False) -> tuple[AttributeNet, TrainRe
     net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     for p in net.frozen_parameters():
         p.requires_grad_(False)
+    return net
 
-    ut, uc = list(utk_split.train), list(utk_split.calibration)
-    ft, fc = list(fer_split.train), list(fer_split.calibration)
-    # Activations depend on the input size, on where the trunk is split and on the frozen weights.
-    stems = cfg.work_dir / f"stems{cfg.input_size}_f{cfg.frozen_blocks}_{_frozen_digest(net)}"
-    stems.mkdir(exist_ok=True)
-    utk_train = _stem_cache(net, utk_crops[ut], stems, "utk_train", cfg.views, cfg.seed, grey_p=0.4)
-    fer_train = _stem_cache(net, fer_crops[ft], stems, "fer_train", cfg.views, cfg.seed + 1, grey_p=0.0)
-    utk_cal = _stem_cache(net, utk_crops[uc], stems, "utk_cal", 1, cfg.seed, 0.0)[0]
-    fer_cal = _stem_cache(net, fer_crops[fc], stems, "fer_cal", 1, cfg.seed, 0.0)[0]
-    # Loaded into RAM once: random access into a memory map would dominate the epoch.
-    utk_train = np.ascontiguousarray(utk_train)
-    fer_train = np.ascontiguousarray(fer_train)
 
-    age_all, female_all, emo_all = _labels(utk_all, fer_all)
-    age_t, female_t, emo_t = age_all[ut], female_all[ut], emo_all[ft]
-
+def new_optimizer(net: AttributeNet, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW over the trainable parameters; the heads learn at ``head_lr``, the trunk at ``lr``."""
     trainable = [p for p in net.parameters() if p.requires_grad]
     head_ids = {id(p) for h in (net.age_head, net.gender_head, net.emotion_head) for p in h.parameters()}
-    optimizer = torch.optim.AdamW(
-        [{"params": [p for p in trainable if id(p) not in head_ids], "lr": cfg.lr},
-         {"params": [p for p in trainable if id(p) in head_ids], "lr": cfg.head_lr}],
+    return torch.optim.AdamW(
+        [
+            {"params": [p for p in trainable if id(p) not in head_ids], "lr": cfg.lr},
+            {"params": [p for p in trainable if id(p) in head_ids], "lr": cfg.head_lr},
+        ],
         weight_decay=cfg.weight_decay,
     )
-    base_lrs = [g["lr"] for g in optimizer.param_groups]
-    steps_per_epoch = len(ft) // cfg.fer_per_batch
-    total_steps = steps_per_epoch * cfg.epochs
-    start_epoch = 0
-    ckpt = cfg.work_dir / "checkpoint.pt"
-    if resume and ckpt.is_file():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        net.load_state_dict(state["net"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch = int(state["epoch"]) + 1
-        log.info("resumed from %s after epoch %d", ckpt, start_epoch)
-
-    for epoch in range(start_epoch, cfg.epochs):
-        rng = np.random.default_rng([cfg.seed, epoch])
-        fer_order = rng.permutation(len(ft))
-        utk_order = np.concatenate([rng.permutation(len(ut)) for _ in range(
-            1 + steps_per_epoch * cfg.utk_per_batch // len(ut))])
-        net.train()
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step",
-                   mininterval=5.0)
-        running: dict[str, float] = {}
-        for step in bar:
-            global_step = epoch * steps_per_epoch + step
-            for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
-                group["lr"] = base * _lr_factor(global_step, total_steps, cfg.warmup_steps)
-            fi = fer_order[step * cfg.fer_per_batch:(step + 1) * cfg.fer_per_batch]
-            ui = utk_order[step * cfg.utk_per_batch:(step + 1) * cfg.utk_per_batch]
-            fv = rng.integers(0, cfg.views, len(fi))
-            uv = rng.integers(0, cfg.views, len(ui))
-            x = np.concatenate([fer_train[fv, fi], utk_train[uv, ui]]).astype(np.float32)
-            out = net.from_stem(torch.from_numpy(x).contiguous(memory_format=torch.channels_last))
-            loss, parts = losses(out, len(fi), torch.from_numpy(age_t[ui]), torch.from_numpy(female_t[ui]),
-                                 torch.from_numpy(emo_t[fi]), cfg.emotion_label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            for k, v in parts.items():
-                running[k] = 0.98 * running.get(k, v) + 0.02 * v
-            if step % 20 == 0:
-                bar.set_postfix({k: f"{v:.3f}" for k, v in running.items()})
-        metrics = split_metrics(net, utk_cal, fer_cal, age_all[uc], female_all[uc], emo_all[fc])
-        log.info("epoch %d: calibration-split %s", epoch + 1, asdict(metrics))
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save({"net": net.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}, tmp)
-        tmp.replace(ckpt)
-
-    mu, b, g, _ = predict_stems(net, utk_cal)
-    _, _, _, e = predict_stems(net, fer_cal)
-    if len(uc) and len(fc):
-        cal = calibration.fit(mu, b, age_all[uc], g, female_all[uc].astype(bool), e, emo_all[fc])
-    else:
-        log.warning("calibration split is empty (tiny data set): probabilities stay uncalibrated")
-        cal = Calibration()
-    log.info("calibration: %s", asdict(cal))
-    metrics = split_metrics(net, utk_cal, fer_cal, age_all[uc], female_all[uc], emo_all[fc])
-    return net.eval(), TrainResult(cal, metrics, len(ut), len(uc), len(ft), len(fc), cfg.epochs)
 
 
-def split_metrics(net: AttributeNet, utk_stems: np.ndarray, fer_stems: np.ndarray, age: np.ndarray,
-                  female: np.ndarray, emotion: np.ndarray) -> SplitMetrics:
-    if len(utk_stems) == 0 or len(fer_stems) == 0:
-        return SplitMetrics(float("nan"), float("nan"), float("nan"))
-    mu, _b, g, _ = predict_stems(net, utk_stems)
-    _, _, _, e = predict_stems(net, fer_stems)
-    return SplitMetrics(
-        age_mae=float(np.mean(np.abs(np.clip(mu, 0, 100) - age))),
-        gender_accuracy=float(np.mean((g > 0) == (female > 0.5))),
-        emotion_accuracy=float(np.mean(e.argmax(axis=1) == emotion)),
-    )
+def resume_state(
+    cfg: TrainConfig, net: AttributeNet, optimizer: torch.optim.Optimizer, resume: bool
+) -> checkpoint.TrainState:
+    """The checkpoint's state when resuming (refusing another schedule length), else a fresh one."""
+    ckpt = cfg.work_dir / checkpoint.CHECKPOINT_NAME
+    if not (resume and ckpt.is_file()):
+        if resume:
+            log.warning("--resume: no checkpoint in %s, starting from the beginning", cfg.work_dir)
+        return checkpoint.TrainState(epochs=cfg.epochs)
+    state = checkpoint.load(ckpt, net, optimizer)
+    if state.epochs and state.epochs != cfg.epochs:
+        raise ValueError(
+            f"The checkpoint in {cfg.work_dir} belongs to a {state.epochs}-epoch schedule; pass "
+            f"--epochs {state.epochs} to resume it (or another --work-dir to start afresh)."
+        )
+    log.info("resumed from %s after epoch %d of %d", ckpt, state.epoch + 1, cfg.epochs)
+    return state
 
 
+def fit_calibration(
+    mu: np.ndarray, b: np.ndarray, g: np.ndarray, e: np.ndarray, data: TrainData
+) -> Calibration:
+    if len(data.age_cal) and len(data.emotion_cal):
+        return calibration.fit(mu, b, data.age_cal, g, data.female_cal.astype(bool), e, data.emotion_cal)
+    log.warning("calibration split is empty (tiny data set): probabilities stay uncalibrated")
+    return Calibration()
+
+
+def train(
+    cfg: TrainConfig, resume: bool = False, on_best: Callable[[AttributeNet, TrainResult], None] | None = None
+) -> tuple[AttributeNet, TrainResult]:
+    """Train; ``on_best`` (online mode) receives each epoch's model that beats the best so far."""
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    cfg.work_dir.mkdir(parents=True, exist_ok=True)
+    data = prepare_data(cfg)
+    net = new_network(cfg)
+    if cfg.online_augment:
+        from classifier.attributes.online import train_online
+
+        return train_online(cfg, data, net, resume, on_best)
+
+    from classifier.attributes.cached import train_cached
+
+    return train_cached(cfg, data, net, resume)
