@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -12,7 +10,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import Engine
 
-from signage.cli.common import settings_or_exit
+from signage.cli.common import settings_or_exit, setup_logging
 from signage.settings import Settings
 from signage.yamlconf import ConfigError
 
@@ -58,17 +56,6 @@ def _day(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise typer.BadParameter(f"{value!r} is not a date like 2026-05-31", param_hint=option) from exc
-
-
-def _secret(settings: Settings) -> str:
-    path = settings.web.secret_file
-    path = path if path.is_absolute() else settings.data_dir / path
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
 
 
 def register(app: typer.Typer) -> None:
@@ -133,26 +120,25 @@ def register(app: typer.Typer) -> None:
         """The dashboard: campaign reports behind a login (create accounts with `signage users add`)."""
         import uvicorn
 
-        from signage.web.app import WebConfig, create_app
+        from signage.web.app import create_app
+        from signage.web.secret import SecretError
+        from signage.web.server import uvicorn_options, web_config
 
         settings = settings_or_exit(config)
+        setup_logging(settings.log_level)  # failed logins, lockouts and the secret's creation
         engine = _engine(settings, database_url)
-        web = settings.web
-        config_ = WebConfig(
-            secret_key=_secret(settings),
-            tz=settings.tz,
-            costs=_costs(settings),
-            https_only=web.https_only,
-            session_max_age_s=web.session_max_age_s,
-            login_attempts=web.login_attempts,
-            login_window_s=web.login_window_s,
-        )
+        bind = host or settings.web.host
+        try:
+            config_ = web_config(settings, bind, _costs(settings))
+        except SecretError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from exc
         uvicorn.run(
             create_app(engine, config_),
-            host=host or web.host,
-            port=port or web.port,
+            host=bind,
+            port=port or settings.web.port,
             log_level=settings.log_level.lower(),
-            proxy_headers=web.https_only,
+            **uvicorn_options(settings.web),
         )
 
     users = typer.Typer(help="Dashboard accounts.", no_args_is_help=True)
@@ -169,7 +155,7 @@ def register(app: typer.Typer) -> None:
         config: ConfigOption = None,
         database_url: DbOption = None,
     ) -> None:
-        """Create an account, or reset its password and role."""
+        """Create an account, or reset its password and role (which ends its sessions)."""
         from signage.web.users import Role, UserError, add_user
 
         if role not in ("admin", "advertiser"):
@@ -187,6 +173,23 @@ def register(app: typer.Typer) -> None:
         typer.echo(
             f"account {user.username} ({user.role.value}{', ' + user.advertiser if user.advertiser else ''}) saved"
         )
+
+    @users.command("remove")
+    def users_remove(
+        username: Annotated[str, typer.Argument(help="Login name.")],
+        config: ConfigOption = None,
+        database_url: DbOption = None,
+    ) -> None:
+        """Delete an account and end its sessions at once."""
+        from signage.web.users import UserError, remove_user
+
+        engine = _engine(settings_or_exit(config), database_url)
+        try:
+            ended = remove_user(engine, username)
+        except UserError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
+        typer.echo(f"account {username} removed ({ended} session{'' if ended == 1 else 's'} ended)")
 
     @users.command("list")
     def users_list(config: ConfigOption = None, database_url: DbOption = None) -> None:

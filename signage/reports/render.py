@@ -89,6 +89,12 @@ def to_json(report: Report) -> str:
     return json.dumps(report_dict(report), indent=2)
 
 
+def csv_text_cell(value: str) -> str:
+    """A name as a spreadsheet reads it literally: a leading = + - @ tab or CR would start a formula,
+    so such a cell gets a ' in front (OWASP CSV injection). Numbers are written as numbers, untouched."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def to_csv(report: Report) -> str:
     """One row per total, campaign, ad and screen (``level`` says which), same columns for all."""
     out = io.StringIO()
@@ -97,9 +103,8 @@ def to_csv(report: Report) -> str:
 
     def row(level: str, adv: str, camp: str, ad: str, screen: str, fig: Figures) -> None:
         values = figures_dict(fig)
-        writer.writerow(
-            [level, adv, camp, ad, screen, *("" if values[k] is None else values[k] for k in _FIGURE_FIELDS)]
-        )
+        names = [csv_text_cell(v) for v in (adv, camp, ad, screen)]
+        writer.writerow([level, *names, *("" if values[k] is None else values[k] for k in _FIGURE_FIELDS)])
 
     row("total", "", "", "", "", report.total)
     for c in report.campaigns:

@@ -2,7 +2,8 @@
 
 Advertiser scoping is part of every query (``ReportFilter.advertiser`` is forced to the account's
 advertiser), so another advertiser's campaign simply has no plays for them: 404, never 403, so a
-guessed URL tells nothing.
+guessed URL tells nothing. Logins, sessions and CSRF live in auth.py; the Host check and the
+security headers in headers.py.
 """
 
 from __future__ import annotations
@@ -12,20 +13,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import jinja2
 import sqlalchemy as sa
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.middleware.sessions import SessionMiddleware
 
 from signage.reports.model import ReportFilter
 from signage.reports.query import build_report, campaign_exists, campaigns_of
 from signage.reports.render import chart_images, report_dict, template_env, to_csv
 from signage.store.models import HEARTBEAT, row_to_heartbeat
-from signage.web.security import LoginLimiter, csrf_valid, new_csrf_token
-from signage.web.users import User, authenticate, get_user
+from signage.web.auth import Auth, AuthConfig, LoginRequired
+from signage.web.headers import SecurityMiddleware
+from signage.web.secret import MIN_SECRET_BYTES
+from signage.web.users import User
+
+# The dates a report may ask for: wide enough for any real campaign, narrow enough that no time-zone
+# arithmetic on them can overflow.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
@@ -35,21 +43,64 @@ class WebConfig:
     costs: Mapping[str, float] = field(default_factory=dict)
     https_only: bool = False
     session_max_age_s: int = 8 * 3600
-    login_attempts: int = 5
+    session_idle_s: int = 3600
+    login_attempts: int = 5  # failed logins per user name in the window
     login_window_s: float = 300.0
+    address_login_attempts: int | None = None  # per client address; default 4 x login_attempts
+    concurrent_password_checks: int = 2  # 128 MiB each
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+
+    def __post_init__(self) -> None:
+        if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"the dashboard secret must have at least {MIN_SECRET_BYTES} bytes")
+
+    def auth(self) -> AuthConfig:
+        return AuthConfig(
+            secret_key=self.secret_key,
+            https_only=self.https_only,
+            session_max_age_s=self.session_max_age_s,
+            session_idle_s=self.session_idle_s,
+            login_attempts=self.login_attempts,
+            login_window_s=self.login_window_s,
+            address_login_attempts=self.address_login_attempts,
+            concurrent_password_checks=self.concurrent_password_checks,
+        )
 
 
 OVERVIEW_DAYS = 30
-
-
-class _LoginRequired(Exception):
-    pass
 
 
 def _templates() -> jinja2.Environment:
     env = template_env()
     env.loader = jinja2.ChoiceLoader([jinja2.PackageLoader("signage.web", "templates"), env.loader])  # type: ignore[list-item]
     return env
+
+
+def _stylesheet(env: jinja2.Environment) -> str:
+    """The reports' style block as a stylesheet (the CSP allows no inline style)."""
+    block = env.get_template("style.css.html").render().strip()
+    return block.removeprefix("<style>").removesuffix("</style>").strip() + "\n"
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / RFC 5987)."""
+    plain = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in filename)
+    exact = "".join("_" if ch in '/\\"' or not ch.isprintable() else ch for ch in filename)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(exact, safe='')}"
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as exc:
+        raise HTTPException(status_code=400, detail="dates must look like 2026-05-31") from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise HTTPException(
+            status_code=400, detail=f"{name} must be between {FIRST_DAY} and {LAST_DAY}, not {value}"
+        )
+    return day
 
 
 def create_app(
@@ -60,53 +111,24 @@ def create_app(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> FastAPI:
     app = FastAPI(title="signage dashboard", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=config.secret_key,
-        session_cookie="signage_session",
-        max_age=config.session_max_age_s,
-        same_site="strict",
-        https_only=config.https_only,
-    )
+    app.add_middleware(SecurityMiddleware, allowed_hosts=config.allowed_hosts, https_only=config.https_only)
     env = _templates()
-    limiter = LoginLimiter(config.login_attempts, config.login_window_s)
-
-    def csrf_token(request: Request) -> str:
-        token = request.session.get("csrf")
-        if not token:
-            token = request.session["csrf"] = new_csrf_token()
-        return str(token)
+    stylesheet = _stylesheet(env)
+    auth = app.state.auth = Auth(engine, config.auth(), clock, now)
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        user = current_user(request)
-        html = env.get_template(name).render(user=user, csrf=csrf_token(request), **context)
+        user = auth.user(request)
+        html = env.get_template(name).render(user=user, csrf=auth.csrf_token(request), **context)
         return HTMLResponse(html, status_code=status)
-
-    def current_user(request: Request) -> User | None:
-        username = request.session.get("user")
-        # Read on every request, so a removed or demoted account loses access at once.
-        return get_user(engine, username) if username else None
-
-    def require_user(request: Request) -> User:
-        user = current_user(request)
-        if user is None:
-            raise _LoginRequired()
-        return user
-
-    def check_csrf(request: Request, token: str | None) -> None:
-        if not csrf_valid(request.session.get("csrf"), token):
-            raise HTTPException(status_code=403, detail="missing or wrong CSRF token; reload the page")
 
     def scoped(user: User, campaign: str | None = None, **kw: Any) -> ReportFilter:
         return ReportFilter(advertiser=None if user.is_admin else user.advertiser, campaign=campaign, **kw)
 
     def dates(request: Request, default_days: int | None) -> tuple[date | None, date | None]:
         q = request.query_params
-        try:
-            date_from = date.fromisoformat(q["from"]) if q.get("from") else None
-            date_to = date.fromisoformat(q["to"]) if q.get("to") else None
-        except ValueError as exc:
-            raise HTTPException(status_code=400, detail="dates must look like 2026-05-31") from exc
+        date_from, date_to = parse_day(q.get("from"), "from"), parse_day(q.get("to"), "to")
+        if date_from is not None and date_to is not None and date_from > date_to:
+            raise HTTPException(status_code=400, detail=f"from ({date_from}) is after to ({date_to})")
         if date_from is None and date_to is None and default_days is not None:
             date_from = now().astimezone(config.tz).date() - timedelta(days=default_days - 1)
         return date_from, date_to
@@ -118,15 +140,27 @@ def create_app(
         screen = request.query_params.get("screen") or None
         return scoped(user, campaign, screen_id=screen, date_from=date_from, date_to=date_to)
 
-    @app.exception_handler(_LoginRequired)
-    async def _to_login(request: Request, _exc: _LoginRequired) -> Response:
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, _exc: LoginRequired) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": "log in first"}, status_code=401)
         return RedirectResponse("/login", status_code=303)
 
+    def login_page(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
+        token, fresh_cookie = auth.login_form_token(request)
+        html = env.get_template("login.html").render(user=None, csrf="", login_csrf=token, error=error)
+        response = HTMLResponse(html, status_code=status)
+        if fresh_cookie is not None:
+            auth.set_login_cookie(response, fresh_cookie)
+        return response
+
+    @app.get("/static/style.css")
+    def style() -> Response:
+        return Response(stylesheet, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+
     @app.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> HTMLResponse:
-        return page(request, "login.html", error=None)
+        return login_page(request)
 
     @app.post("/login")
     def login(
@@ -135,75 +169,67 @@ def create_app(
         password: str = Form(""),
         csrf_token_field: str = Form("", alias="csrf_token"),
     ) -> Response:
-        check_csrf(request, csrf_token_field)
-        client = request.client.host if request.client else "unknown"
-        keys = (f"ip:{client}", f"user:{username.lower()}")
-        if limiter.blocked(keys, clock()):
-            wait = int(limiter.retry_after_s(keys, clock())) + 1
-            response = page(
-                request,
-                "login.html",
-                status=429,
-                error=f"Too many failed logins; try again in {wait} seconds.",
-            )
-            response.headers["Retry-After"] = str(wait)
+        auth.check_login_csrf(request, csrf_token_field)
+        outcome = auth.log_in(request, username, password)
+        if outcome.user is None:
+            response = login_page(request, outcome.status, outcome.error)
+            if outcome.retry_after_s is not None:
+                response.headers["Retry-After"] = str(outcome.retry_after_s)
             return response
-        user = authenticate(engine, username, password)
-        if user is None:
-            limiter.failed(keys, clock())
-            return page(request, "login.html", status=401, error="Wrong user name or password.")
-        limiter.succeeded(keys)
-        request.session.clear()  # a fresh session and token: no fixation across the login
-        request.session["user"] = user.username
-        request.session["csrf"] = new_csrf_token()
-        return RedirectResponse("/", status_code=303)
+        redirect = RedirectResponse("/", status_code=303)
+        auth.start_session(redirect, outcome.session_id)
+        return redirect
 
     @app.post("/logout")
     def logout(request: Request, csrf_token_field: str = Form("", alias="csrf_token")) -> Response:
-        check_csrf(request, csrf_token_field)
-        request.session.clear()
-        return RedirectResponse("/login", status_code=303)
+        redirect = RedirectResponse("/login", status_code=303)
+        if auth.user(request) is None:  # expired already: nothing to end, nothing to protect
+            auth.log_out(request, redirect)
+            return redirect
+        auth.check_csrf(request, csrf_token_field)
+        auth.log_out(request, redirect)
+        return redirect
 
     @app.get("/", response_class=HTMLResponse)
     def overview(request: Request) -> HTMLResponse:
-        user = require_user(request)
+        user = auth.require_user(request)
         # The fleet's whole history can be millions of plays: the overview shows recent weeks.
         date_from, date_to = dates(request, OVERVIEW_DAYS)
         f = scoped(user, date_from=date_from, date_to=date_to)
         report = build_report(engine, f, config.tz, now=now(), costs=config.costs)
         return page(request, "overview.html", report=report)
 
-    @app.get("/campaigns/{campaign}", response_class=HTMLResponse)
+    # Campaign names may hold "/", hence the path converter; the export route is matched first.
+    @app.get("/campaigns/{campaign:path}/export.csv")
+    def campaign_csv(request: Request, campaign: str) -> Response:
+        user = auth.require_user(request)
+        report = build_report(
+            engine, campaign_filter(user, campaign, request), config.tz, now=now(), costs=config.costs
+        )
+        return Response(
+            to_csv(report),
+            media_type="text/csv",
+            headers={"Content-Disposition": content_disposition(f"campaign-{campaign}.csv")},
+        )
+
+    @app.get("/campaigns/{campaign:path}", response_class=HTMLResponse)
     def campaign_page(request: Request, campaign: str) -> HTMLResponse:
-        user = require_user(request)
+        user = auth.require_user(request)
         f = campaign_filter(user, campaign, request)
         report = build_report(
             engine, f, config.tz, now=now(), costs=config.costs, title=f"Campaign {campaign}"
         )
         return page(request, "campaign.html", report=report, charts=chart_images(report), campaign=campaign)
 
-    @app.get("/campaigns/{campaign}/export.csv")
-    def campaign_csv(request: Request, campaign: str) -> Response:
-        user = require_user(request)
-        report = build_report(
-            engine, campaign_filter(user, campaign, request), config.tz, now=now(), costs=config.costs
-        )
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in campaign)
-        return Response(
-            to_csv(report),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="campaign-{safe}.csv"'},
-        )
-
     @app.get("/api/campaigns")
     def api_campaigns(request: Request) -> JSONResponse:
-        user = require_user(request)
+        user = auth.require_user(request)
         pairs = campaigns_of(engine, None if user.is_admin else user.advertiser)
         return JSONResponse([{"advertiser": a, "campaign": c} for a, c in pairs])
 
-    @app.get("/api/campaigns/{campaign}")
+    @app.get("/api/campaigns/{campaign:path}")
     def api_campaign(request: Request, campaign: str) -> JSONResponse:
-        user = require_user(request)
+        user = auth.require_user(request)
         report = build_report(
             engine, campaign_filter(user, campaign, request), config.tz, now=now(), costs=config.costs
         )
@@ -211,7 +237,7 @@ def create_app(
 
     @app.get("/admin/screens", response_class=HTMLResponse)
     def screens(request: Request) -> HTMLResponse:
-        user = require_user(request)
+        user = auth.require_user(request)
         if not user.is_admin:
             raise HTTPException(status_code=404, detail="not found")
         with engine.connect() as conn:

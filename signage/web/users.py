@@ -1,10 +1,10 @@
-"""Dashboard accounts: salted scrypt password hashes and two roles (admin, advertiser)."""
+"""Dashboard accounts: scrypt password hashes (passwords.py) and two roles (admin, advertiser)."""
 
 from __future__ import annotations
 
 import enum
-import hashlib
-import hmac
+import functools
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,11 +13,30 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from signage.store.types import UTCDateTime
+from signage.web.passwords import (
+    MAX_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
+from signage.web.sessions import delete_sessions_of
 
-# scrypt cost: 16 MiB of memory and ~50 ms per check here, so a stolen table is slow to attack.
-_N, _R, _P = 2**14, 8, 1
-_SALT_BYTES = 16
-MIN_PASSWORD_LENGTH = 8
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "WEB_USER",
+    "Role",
+    "User",
+    "UserError",
+    "add_user",
+    "authenticate",
+    "get_user",
+    "hash_password",
+    "list_users",
+    "remove_user",
+    "verify_password",
+]
 
 
 class Role(enum.StrEnum):
@@ -49,41 +68,25 @@ class User:
         return self.role == Role.ADMIN
 
 
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    salt = salt if salt is not None else secrets.token_bytes(_SALT_BYTES)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        kind, n, r, p, salt_hex, digest_hex = stored.split("$")
-        if kind != "scrypt":
-            return False
-        digest = hashlib.scrypt(
-            password.encode(), salt=bytes.fromhex(salt_hex), n=int(n), r=int(r), p=int(p), dklen=32
-        )
-    except ValueError:
-        return False
-    return hmac.compare_digest(digest.hex(), digest_hex)
-
-
-# Checked against when the user does not exist, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = hash_password("not a password", salt=b"\0" * _SALT_BYTES)
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the user does not exist, so a wrong name takes as long as a wrong password."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 class UserError(ValueError):
-    """An account that cannot be created; the message is one sentence."""
+    """An account that cannot be created or removed; the message is one sentence."""
 
 
 def add_user(
     engine: sa.Engine, username: str, password: str, role: Role, advertiser: str | None, now: datetime
 ) -> User:
-    """Create or replace an account (replacing resets the password)."""
+    """Create or replace an account (replacing resets the password and ends the account's sessions)."""
     if not username or len(username) > 64 or not username.replace("-", "").replace("_", "").isalnum():
         raise UserError(f"user name {username!r} must be 1-64 letters, digits, '-' or '_'")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password for {username!r} must have at least {MIN_PASSWORD_LENGTH} characters")
+    problem = password_problem(password, username)
+    if problem is not None:
+        raise UserError(f"{problem} (account {username!r})")
     if role == Role.ADVERTISER and not advertiser:
         raise UserError(f"advertiser account {username!r} needs --advertiser (the advertiser it may see)")
     if role == Role.ADMIN:
@@ -98,29 +101,58 @@ def add_user(
         updated = conn.execute(WEB_USER.update().where(WEB_USER.c.username == username).values(**values))
         if updated.rowcount == 0:
             conn.execute(WEB_USER.insert().values(username=username, **values))
+        ended = delete_sessions_of(conn, username)
+    if ended:
+        log.info("password of %r reset: %d session(s) ended", username, ended)
     return User(username, role, advertiser)
+
+
+def remove_user(engine: sa.Engine, username: str) -> int:
+    """Delete an account and end its sessions; returns how many sessions ended."""
+    with engine.begin() as conn:
+        ended = delete_sessions_of(conn, username)
+        deleted = conn.execute(WEB_USER.delete().where(WEB_USER.c.username == username))
+        if deleted.rowcount == 0:
+            raise UserError(f"there is no account {username!r}")
+    log.info("account %r removed: %d session(s) ended", username, ended)
+    return ended
+
+
+def _user(row: sa.RowMapping) -> User:
+    return User(row["username"], Role(row["role"]), row["advertiser"])
 
 
 def get_user(engine: sa.Engine, username: str) -> User | None:
     with engine.connect() as conn:
         row = conn.execute(sa.select(WEB_USER).where(WEB_USER.c.username == username)).mappings().first()
-    if row is None:
-        return None
-    return User(row["username"], Role(row["role"]), row["advertiser"])
+    return None if row is None else _user(row)
 
 
 def authenticate(engine: sa.Engine, username: str, password: str) -> User | None:
+    """The account if ``password`` is right; a hash at an older cost is upgraded on the way."""
+    if len(password) > MAX_PASSWORD_LENGTH:
+        password = ""  # still hashed below, so the answer takes as long as any other wrong password
     with engine.connect() as conn:
         row = conn.execute(sa.select(WEB_USER).where(WEB_USER.c.username == username)).mappings().first()
     if row is None:
-        verify_password(password, _DUMMY_HASH)
+        verify_password(password, _dummy_hash())
         return None
-    if not verify_password(password, row["password_hash"]):
+    stored = row["password_hash"]
+    if not verify_password(password, stored) or not password:
         return None
-    return User(row["username"], Role(row["role"]), row["advertiser"])
+    if needs_rehash(stored):
+        with engine.begin() as conn:
+            # Only if nobody reset the password meanwhile (the hash compared is the one just checked).
+            conn.execute(
+                WEB_USER.update()
+                .where(WEB_USER.c.username == username, WEB_USER.c.password_hash == stored)
+                .values(password_hash=hash_password(password))
+            )
+        log.info("password hash of %r upgraded to the current scrypt cost", username)
+    return _user(row)
 
 
 def list_users(engine: sa.Engine) -> tuple[User, ...]:
     with engine.connect() as conn:
         rows = conn.execute(sa.select(WEB_USER).order_by(WEB_USER.c.username)).mappings().all()
-    return tuple(User(r["username"], Role(r["role"]), r["advertiser"]) for r in rows)
+    return tuple(_user(r) for r in rows)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from signage.domain import AudienceSnapshot, Track
 from signage.impressions import ImpressionAccumulator
@@ -15,13 +18,15 @@ from signage.impressions.sink import write_impression
 from signage.store.engine import make_engine
 from signage.store.migrate import upgrade
 from signage.store.models import HEARTBEAT, PLAY
-from signage.web.app import WebConfig
+from signage.web.app import WebConfig, create_app
 from signage.web.users import Role, add_user
 
 NOW = datetime(2026, 5, 4, 12, tzinfo=UTC)
 PASSWORD = "correct horse battery"
 # (advertiser, campaign, ad_id, plays, viewers per play)
 PLAN = (("acme", "summer-cola", "cola", 6, 2), ("bolt", "run-fast", "shoes", 4, 1))
+# Campaign names that once broke a page: a slash, non-Latin letters, a spreadsheet formula.
+ODD_CAMPAIGNS = ("spring/2026", "été-лето", '=HYPERLINK("http://evil")')
 
 
 def _impression(play_id: str, viewers: int):
@@ -34,34 +39,40 @@ def _impression(play_id: str, viewers: int):
     return acc.finish()
 
 
+def add_plays(
+    engine: sa.Engine, advertiser: str, campaign: str, ad_id: str, plays: int, viewers: int
+) -> None:
+    for i in range(plays):
+        play_id = uuid.uuid4()
+        started = NOW - timedelta(hours=3 * i + 1)
+        with engine.begin() as conn:
+            conn.execute(
+                PLAY.insert().values(
+                    play_id=play_id,
+                    screen_id="s1",
+                    ad_id=ad_id,
+                    advertiser=advertiser,
+                    campaign=campaign,
+                    rule="default",
+                    started_at=started,
+                    ended_at=started + timedelta(seconds=15),
+                    planned_s=15.0,
+                    actual_s=15.0,
+                    outcome="completed",
+                    reason="",
+                    audience_known=True,
+                    present_at_start=0,
+                    watching_at_start=0,
+                )
+            )
+        write_impression(engine, _impression(str(play_id), viewers), "s1", started)
+
+
 def build_db(path: Path) -> sa.Engine:
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     for advertiser, campaign, ad_id, plays, viewers in PLAN:
-        for i in range(plays):
-            play_id = uuid.uuid4()
-            started = NOW - timedelta(hours=3 * i + 1)
-            with engine.begin() as conn:
-                conn.execute(
-                    PLAY.insert().values(
-                        play_id=play_id,
-                        screen_id="s1",
-                        ad_id=ad_id,
-                        advertiser=advertiser,
-                        campaign=campaign,
-                        rule="default",
-                        started_at=started,
-                        ended_at=started + timedelta(seconds=15),
-                        planned_s=15.0,
-                        actual_s=15.0,
-                        outcome="completed",
-                        reason="",
-                        audience_known=True,
-                        present_at_start=0,
-                        watching_at_start=0,
-                    )
-                )
-            write_impression(engine, _impression(str(play_id), viewers), "s1", started)
+        add_plays(engine, advertiser, campaign, ad_id, plays, viewers)
     with engine.begin() as conn:
         conn.execute(
             HEARTBEAT.insert().values(
@@ -81,7 +92,56 @@ def build_db(path: Path) -> sa.Engine:
     return engine
 
 
-def web_config(**kw: object) -> WebConfig:
-    return WebConfig(
-        secret_key="test-secret-0123456789abcdef", tz=ZoneInfo("Europe/Paris"), costs={"cola": 0.4}, **kw
-    )  # type: ignore[arg-type]
+SECRET = "test-secret-0123456789abcdef-0123456789abcdef"
+HOSTS = ("testserver", "127.0.0.1")
+
+
+def web_config(**kw: Any) -> WebConfig:
+    options: dict[str, Any] = {"allowed_hosts": HOSTS, **kw}
+    return WebConfig(secret_key=SECRET, tz=ZoneInfo("Europe/Paris"), costs={"cola": 0.4}, **options)
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class WallClock:
+    """A wall clock (timezone-aware UTC) the test moves by hand."""
+
+    def __init__(self, start: datetime = NOW) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def client_for(
+    engine: sa.Engine,
+    clock: Clock | None = None,
+    wall: WallClock | None = None,
+    client: tuple[str, int] = ("testclient", 50000),
+    **kw: Any,
+) -> TestClient:
+    app = create_app(engine, web_config(**kw), clock=clock or Clock(), now=wall or (lambda: NOW))
+    return TestClient(app, base_url="http://testserver", follow_redirects=False, client=client)
+
+
+def csrf_of(client: TestClient, path: str = "/login") -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert match, f"no CSRF field on {path}"
+    return match.group(1)
+
+
+def log_in(client: TestClient, user: str, password: str = PASSWORD) -> int:
+    token = csrf_of(client)
+    r = client.post("/login", data={"username": user, "password": password, "csrf_token": token})
+    return r.status_code
