@@ -11,6 +11,7 @@ import typer
 from sqlalchemy.engine import Engine
 
 from signage.cli.common import settings_or_exit, setup_logging
+from signage.reports.model import FIRST_DAY, LAST_DAY
 from signage.settings import Settings
 from signage.yamlconf import ConfigError
 
@@ -53,9 +54,12 @@ def _day(value: str | None, option: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise typer.BadParameter(f"{value!r} is not a date like 2026-05-31", param_hint=option) from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise typer.BadParameter(f"{value} is not between {FIRST_DAY} and {LAST_DAY}", param_hint=option)
+    return day
 
 
 def register(app: typer.Typer) -> None:

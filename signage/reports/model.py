@@ -11,9 +11,18 @@ from signage.impressions.metrics import AudienceRates
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+# The dates a report may cover: wide enough for any real campaign, narrow enough that no time-zone
+# arithmetic on them can overflow.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
 @dataclass(frozen=True)
 class ReportFilter:
-    """Which plays a report covers; ``None`` means no restriction. Dates are store-local, inclusive."""
+    """Which plays a report covers; ``None`` means no restriction. Dates are store-local, inclusive.
+
+    A date outside ``FIRST_DAY``..``LAST_DAY`` raises ValueError (one sentence): time-zone
+    arithmetic on year 1 or 9999 overflows, and no campaign runs then.
+    """
 
     advertiser: str | None = None
     campaign: str | None = None
@@ -36,6 +45,11 @@ class ReportFilter:
             if value is not None
         ]
         return ", ".join(parts) if parts else "all plays"
+
+    def __post_init__(self) -> None:
+        for name, day in (("from", self.date_from), ("to", self.date_to)):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                raise ValueError(f"the {name} date must be between {FIRST_DAY} and {LAST_DAY}, not {day}")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from signage.reports.model import ReportFilter
+from signage.reports.model import FIRST_DAY, LAST_DAY, ReportFilter
 from signage.reports.query import build_report, campaign_exists, campaigns_of
 from signage.reports.render import chart_images, report_dict, template_env, to_csv
 from signage.store.models import HEARTBEAT, row_to_heartbeat
@@ -30,9 +30,6 @@ from signage.web.headers import SecurityMiddleware
 from signage.web.secret import MIN_SECRET_BYTES
 from signage.web.users import User
 
-# The dates a report may ask for: wide enough for any real campaign, narrow enough that no time-zone
-# arithmetic on them can overflow.
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 

@@ -7,7 +7,8 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -82,3 +83,16 @@ def test_pdf_has_a_summary_page_and_one_page_per_chart(report) -> None:
 def test_unknown_format_is_refused_in_words(report) -> None:
     with pytest.raises(ValueError, match="unknown report format 'xls'"):
         render(report, "xls")
+
+
+def test_a_report_date_out_of_range_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from signage.cli import app
+
+    with pytest.raises(ValueError, match="between 2000-01-01 and 2099-12-31"):
+        ReportFilter(date_from=date(1, 1, 1))
+    result = CliRunner().invoke(app, ["report", "--from", "0001-01-01", "--format", "json"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    words = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # rich draws a box around it
+    assert "0001-01-01 is not between 2000-01-01 and 2099-12-31" in words
