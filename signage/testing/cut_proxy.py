@@ -1,7 +1,12 @@
-"""A TCP proxy that cuts every connection once a set number of client bytes has gone through.
+"""A TCP proxy that stands for the network between a screen and its database, and can fail on cue.
 
-It stands for the network between a store and the central database: the cut happens at the TCP
-level while the sync is streaming a batch, exactly as when a store's uplink drops.
+- ``cut_after``: cut every connection once that many client bytes have gone through (a store's
+  uplink dropping while the sync streams a batch);
+- ``sever()``: drop every open connection now and refuse new ones (the database is away);
+- ``restore()``: accept connections again (the database is back).
+
+Refused connections are accepted and closed at once, so a client sees "connection closed" at
+once instead of waiting for a timeout. Used by the fleet tests and ``bench/soak.py``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ class CutProxy:
         self.client_bytes = 0
         self.cut_after: int | None = None
         self.cut = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.refused = 0  # connections refused while cut (or while the upstream was unreachable)
+        threading.Thread(target=self._accept, name="cut-proxy", daemon=True).start()
 
     def _accept(self) -> None:
         while True:
@@ -30,13 +36,22 @@ class CutProxy:
             except OSError:
                 return
             if self.cut:  # the link is down: refuse
-                client.close()
+                self._refuse(client)
                 continue
-            server = socket.create_connection(self.upstream)
+            try:
+                server = socket.create_connection(self.upstream, timeout=10)
+            except OSError:  # the upstream itself is away: the client sees a closed connection
+                self._refuse(client)
+                continue
+            server.settimeout(None)
             with self._lock:
                 self._sockets += [client, server]
             threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+
+    def _refuse(self, client: socket.socket) -> None:
+        self.refused += 1
+        client.close()
 
     def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
         try:
@@ -55,6 +70,11 @@ class CutProxy:
             for s in (source, sink):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+            with self._lock:
+                for s in (source, sink):
+                    if s in self._sockets:
+                        self._sockets.remove(s)
+                        s.close()
 
     def sever(self) -> None:
         """Drop every open connection now and refuse new ones."""
@@ -65,6 +85,12 @@ class CutProxy:
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
             s.close()
+
+    def restore(self) -> None:
+        """Accept and forward new connections again (those cut stay cut)."""
+        with self._lock:
+            self.cut = False
+            self.cut_after = None
 
     def close(self) -> None:
         self.sever()
