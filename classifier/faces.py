@@ -13,6 +13,7 @@ No MediaPipe type leaves this module, and frames are only read, never kept.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -59,6 +60,10 @@ class MediaPipeFaces:
     """
 
     def __init__(self, min_score: float = 0.5, max_faces: int = 6, use_mesh: bool = True) -> None:
+        # MediaPipe's glog/TFLite read these when they load (the ``signage`` command also filters
+        # the absl lines that ignore them: signage/quiet.py).
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         import mediapipe as mp  # imported here so the package imports fast without it
 
         self._mp: Any = mp

@@ -37,7 +37,10 @@ from signage.loop import LoopConfig, PlayObserver, SlotLoop
 from signage.playback.base import Player
 from signage.programme import Programme
 from signage.reloader import Reloader, ReloadThread
+from signage.service.notify import notify_stopping
+from signage.service.observer import systemd_observers
 from signage.settings import Settings
+from signage.startup import log_startup
 from signage.status import HeartbeatObserver
 from signage.store import StoreWriter, open_store, progress_file
 from signage.store.progress import ProgressFile, ProgressObserver
@@ -107,6 +110,7 @@ def _open_camera(settings: Settings, stop: threading.Event) -> CameraStage | Non
 
 def run(settings: Settings, options: RunOptions) -> int:
     """Run the player until a signal, the window closing, or ``duration_s``; returns an exit code."""
+    log_startup(settings, options.models_dir)
     headless = options.headless
     if not headless and not display_available():
         log.warning("no display found (DISPLAY is not set): running headless")
@@ -159,6 +163,7 @@ def run(settings: Settings, options: RunOptions) -> int:
             timer.daemon = True
             timer.start()
             stack.callback(timer.cancel)
+        stack.callback(notify_stopping)  # unwound first: systemd hears STOPPING=1 as shutdown begins
         log.info("player started on screen %s", settings.screen_id)
         try:
             loop.run(stop)
@@ -207,6 +212,7 @@ def _build_loop(
             threshold_s=settings.impressions.viewer_threshold_s,
             before_window_s=settings.impressions.before_window_s,
         ),
+        *systemd_observers(lambda: None if camera is None else camera.status().online, clock.monotonic),
     ]
     if options.screenshots is not None:
         options.screenshots.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,17 @@ from signage.cli import ads as _ads  # noqa: E402
 
 _ads.register(app)
 
+from signage.cli import doctor as _doctor  # noqa: E402
+
+_doctor.register(app)
+
+from signage.cli import service as _service  # noqa: E402
+
+_service.register(app)
+
 
 def main() -> None:
+    from signage.quiet import quiet_console
+
+    quiet_console()  # before any command loads MediaPipe, TFLite or pygame
     app()

@@ -19,6 +19,36 @@ ScreenshotsOption = Annotated[
 ]
 WindowedOption = Annotated[bool, typer.Option("--windowed", help="A window instead of full screen.")]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Seed the rotation (repeatable runs).")]
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="The data folder, instead of data_dir in the settings.")
+]
+
+
+def settings_besides_data_dir(config: Path | None) -> Settings:
+    """The settings of a player given its data folder elsewhere: their own data_dir's problems do not count."""
+    from signage.settings import load_settings
+    from signage.yamlconf import ConfigError, parse_yaml, read_text, validate_document
+
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        if config is None or any(finding.key != "data_dir" for finding in exc.findings):
+            settings_or_exit(config)  # prints the located errors and exits
+            raise
+        doc = parse_yaml(read_text(config), str(config))
+        return validate_document(doc, Settings).relative_to(config.resolve().parent)
+
+
+def _settings_for_run(config: Path | None, data_dir: Path | None) -> Settings:
+    if data_dir is None:
+        return settings_or_exit(config)
+    from signage.settings import data_dir_problem
+
+    problem = data_dir_problem(data_dir.absolute())
+    if problem is not None:
+        typer.echo(f"--data-dir: {problem}", err=True)
+        raise typer.Exit(2)
+    return settings_besides_data_dir(config).model_copy(update={"data_dir": data_dir.absolute()})
 
 
 def _run(settings: Settings, headless: bool, duration: float | None, shots: Path | None, windowed: bool,
@@ -43,9 +73,10 @@ def register(app: typer.Typer) -> None:
         screenshots: ScreenshotsOption = None,
         windowed: WindowedOption = False,
         seed: SeedOption = None,
+        data_dir: DataDirOption = None,
     ) -> None:
         """Run the player with the device settings."""
-        _run(settings_or_exit(config), headless, duration, screenshots, windowed, seed)
+        _run(_settings_for_run(config, data_dir), headless, duration, screenshots, windowed, seed)
 
     @app.command("demo")
     def demo_command(
