@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pygame
 
-from signage.catalog_watch import Stamp, stamp_of
+from signage.reloader import Stamp, stamp_of
 from signage.domain import Ad, MediaKind, PlayOutcome
 from signage.playback.base import PlayResult
 from signage.playback.slides import BACKGROUND, generated_standby, load_still, privacy_badge
