@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
+	# OCR: rapidocr declares opencv-python-headless, whose cv2 would overwrite opencv-contrib-python's;
+	# its other dependencies are listed in pyproject.toml, so it goes in without its own.
+	$(BIN)/pip install -q --no-deps rapidocr==3.10.0
+	$(BIN)/python -c "import cv2, rapidocr; assert hasattr(cv2, 'face'), 'cv2 is not opencv-contrib-python'"
 	touch $(STAMP)
 
 samples: setup

@@ -26,7 +26,9 @@ from classifier.subjects.types import Frame
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
-VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v"})
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".gif"}
+)  # animated GIF banners too
 _PTS = re.compile(r"pts_time:\s*([0-9.eE+-]+)")
 
 
@@ -50,12 +52,26 @@ def scaled_size(width: int, height: int, short_side: int, max_aspect: float = 2.
     return out_w - out_w % 2, out_h - out_h % 2
 
 
-def read_image(path: Path, short_side: int) -> Frame:
+def _imread_rgb(path: Path) -> np.ndarray:
     data = np.fromfile(str(path), dtype=np.uint8) if path.is_file() else np.empty(0, np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise MediaError(f"{path} is not a readable image.")
-    return Frame(0.0, resize_rgb(image[:, :, ::-1], short_side))
+    return np.ascontiguousarray(image[:, :, ::-1])
+
+
+def read_image(path: Path, short_side: int) -> Frame:
+    return Frame(0.0, resize_rgb(_imread_rgb(path), short_side))
+
+
+def fit_long_side(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    """Shrunk (never enlarged) so that its long side is at most ``long_side``; aspect kept."""
+    height, width = rgb.shape[:2]
+    scale = long_side / max(height, width)
+    if scale >= 1.0:
+        return rgb
+    size = (max(2, round(width * scale)), max(2, round(height * scale)))
+    return np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
 
 
 def resize_rgb(rgb: np.ndarray, short_side: int) -> np.ndarray:
@@ -192,9 +208,42 @@ def gap_fill_times(candidates: list[float], duration_s: float, slots: int = 6) -
     return picked
 
 
-def sample_video(path: Path, *, max_frames: int = 8, short_side: int = 224) -> list[Frame]:
+@dataclass(frozen=True)
+class SampledMedia:
+    """What the classifier looks at: small frames for the image model, larger ones for reading text."""
+
+    frames: list[Frame]  # short side ``short_side``, one per scene, the last one always included
+    text_frames: list[Frame]  # long side at most ``text_side``: the end card and the most different scenes
+    duration_s: float  # 0 for a still
+
+
+def pick_text_frames(descriptors: np.ndarray, count: int) -> list[int]:
+    """The last frame (end card, packshot, brand) and the ``count - 1`` most different others."""
+    total = len(descriptors)
+    if total == 0 or count <= 0:
+        return []
+    chosen = [total - 1]
+    dist = np.linalg.norm(descriptors - descriptors[-1], axis=1)
+    while len(chosen) < min(count, total):
+        best = int(np.argmax(dist))
+        if dist[best] <= 0.0:
+            break  # the rest look like frames already chosen
+        chosen.append(best)
+        dist = np.minimum(dist, np.linalg.norm(descriptors - descriptors[best], axis=1))
+    return sorted(chosen)
+
+
+def sample_video(
+    path: Path, *, max_frames: int = 8, short_side: int = 224, text_side: int = 0, text_frames: int = 3
+) -> SampledMedia:
     geometry = video_geometry(path)
-    size = scaled_size(geometry.width, geometry.height, short_side)
+    if text_side > 0:
+        # One decode serves both: frames come out at the text size and are shrunk in memory.
+        scale = min(1.0, text_side / max(1, geometry.width, geometry.height))
+        w, h = max(2, round(geometry.width * scale)), max(2, round(geometry.height * scale))
+        size = (w - w % 2, h - h % 2)
+    else:
+        size = scaled_size(geometry.width, geometry.height, short_side)
     frames = _decode(path, size, keyframes_only=True)
     # Sparse keyframes (an encoder without scene-cut detection, or one long shot): fill the gaps by
     # seeking, and always look at the end card. Each seek decodes at most one GOP, so few are made.
@@ -203,21 +252,35 @@ def sample_video(path: Path, *, max_frames: int = 8, short_side: int = 224) -> l
     frames.sort(key=lambda f: f.time_s)
     if not frames:
         raise MediaError(f"{path} has no decodable video frames.")
-    keep = select_representatives(np.stack([descriptor(f.rgb) for f in frames]), max_frames)
+    descriptors = np.stack([descriptor(f.rgb) for f in frames])
+    keep = select_representatives(descriptors, max_frames)
     log.debug("sampled %d of %d candidate frames from %s", len(keep), len(frames), path)
-    return [frames[i] for i in keep]
+    small = [Frame(frames[i].time_s, resize_rgb(frames[i].rgb, short_side)) for i in keep]
+    texts = [frames[keep[i]] for i in pick_text_frames(descriptors[keep], text_frames)] if text_side else []
+    return SampledMedia(small, texts, geometry.duration_s)
 
 
-def sample_frames(path: Path, *, max_frames: int = 8, short_side: int = 224) -> list[Frame]:
-    """Frames to classify: the image itself, or representative frames of a video."""
+def sample_media(
+    path: Path, *, max_frames: int = 8, short_side: int = 224, text_side: int = 0, text_frames: int = 3
+) -> SampledMedia:
+    """Frames of an image or a video; ``text_side`` > 0 also gives frames to read text from."""
     suffix = path.suffix.lower()
     if not path.is_file():
         raise MediaError(f"{path} does not exist.")
     if suffix in IMAGE_SUFFIXES:
-        return [read_image(path, short_side)]
+        rgb = _imread_rgb(path)
+        texts = [Frame(0.0, fit_long_side(rgb, text_side))] if text_side > 0 and text_frames > 0 else []
+        return SampledMedia([Frame(0.0, resize_rgb(rgb, short_side))], texts, 0.0)
     if suffix in VIDEO_SUFFIXES:
-        return sample_video(path, max_frames=max_frames, short_side=short_side)
+        return sample_video(
+            path, max_frames=max_frames, short_side=short_side, text_side=text_side, text_frames=text_frames
+        )
     raise MediaError(
         f"{path} has an unsupported type '{suffix}'; use one of "
         f"{', '.join(sorted(IMAGE_SUFFIXES | VIDEO_SUFFIXES))}."
     )
+
+
+def sample_frames(path: Path, *, max_frames: int = 8, short_side: int = 224) -> list[Frame]:
+    """Frames to classify: the image itself, or representative frames of a video."""
+    return sample_media(path, max_frames=max_frames, short_side=short_side).frames

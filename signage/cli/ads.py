@@ -1,4 +1,4 @@
-"""``signage ads add|list|remove|classify|tag``: the ad library and its subject classifier."""
+"""``signage ads add|list|remove|classify|tag|evaluate``: the ad library and its subject classifier."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from signage.cli.ads_subjects import MinConfidenceOption, register_evaluate
 from signage.cli.common import ConfigOption, settings_or_exit
 from signage.yamlconf import ConfigError
 
@@ -24,9 +25,7 @@ SubjectsOption = Annotated[
     Path | None,
     typer.Option("--subjects", help="Subject taxonomy; default: subjects.yaml beside the catalog."),
 ]
-OcrOption = Annotated[
-    bool, typer.Option("--ocr/--no-ocr", help="Read on-screen text with Tesseract when installed.")
-]
+OcrOption = Annotated[bool, typer.Option("--ocr/--no-ocr", help="Read on-screen text (RapidOCR).")]
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -39,18 +38,9 @@ def _catalog(config: Path | None, catalog: Path | None) -> Path:
 
 
 def _classifier(config: Path | None, catalog: Path, subjects: Path | None, ocr: bool) -> SubjectClassifier:
-    from classifier.subjects.classifier import SubjectClassifier
-    from classifier.subjects.ocr import OcrEngine
-    from signage.library.subjects import load_taxonomy, subjects_file_for
+    from signage.cli.ads_subjects import build_classifier
 
-    settings = settings_or_exit(config)
-    try:
-        taxonomy = load_taxonomy(subjects or subjects_file_for(catalog), settings.policy.restricted_subjects)
-    except ConfigError as exc:
-        for finding in exc.findings:
-            typer.echo(str(finding), err=True)
-        raise typer.Exit(2) from exc
-    return SubjectClassifier(taxonomy, ocr=OcrEngine.find() if ocr else None)
+    return build_classifier(config, catalog, subjects, ocr)
 
 
 def _config_errors(exc: ConfigError) -> typer.Exit:
@@ -64,6 +54,7 @@ def register(app: typer.Typer) -> None:
         help="The ad library: add, list, remove, classify and tag creatives.", no_args_is_help=True
     )
     app.add_typer(ads, name="ads")
+    register_evaluate(ads)
 
     @ads.command("add")
     def add_command(
@@ -177,21 +168,18 @@ def register(app: typer.Typer) -> None:
         catalog: CatalogOption = None,
         subjects: SubjectsOption = None,
         ocr: OcrOption = True,
+        min_confidence: MinConfidenceOption = 0.5,
     ) -> None:
-        """Subject scores for one video or still, highest first."""
+        """Subject scores for one video or still, highest first, with what each signal contributed."""
         from classifier.subjects.frames import MediaError
+        from signage.cli.ads_subjects import print_classification
 
         classifier = _classifier(config, _catalog(config, catalog), subjects, ocr)
         try:
-            scores = classifier.classify(file, title=title, description=description)
+            result = classifier.classify(file, title=title, description=description)
         except MediaError as exc:
             raise _fail(str(exc)) from exc
-        if as_json:
-            payload = {"subjects": [{"id": s.subject_id, "score": round(s.score, 4)} for s in scores.scores]}
-            typer.echo(json.dumps(payload))
-            return
-        for s in scores.scores[:top]:
-            typer.echo(f"{s.subject_id:12s} {s.score:.3f}")
+        print_classification(result, top, min_confidence, as_json)
 
     @ads.command("tag")
     def tag_command(
@@ -205,17 +193,20 @@ def register(app: typer.Typer) -> None:
         catalog: CatalogOption = None,
         subjects: SubjectsOption = None,
         ocr: OcrOption = True,
+        min_confidence: MinConfidenceOption = 0.5,
     ) -> None:
-        """Suggest subjects (auto_subjects) for ads nobody confirmed; confirmed subjects are never changed."""
+        """Suggest subjects (auto_subjects) for ads nobody confirmed; confirmed subjects are never changed.
+
+        Only suggestions at or above --min-confidence are written; the others are listed for review."""
         from rich.progress import Progress
 
-        from classifier.subjects.cache import EmbeddingStore
+        from classifier.subjects.cache import EvidenceStore
         from classifier.subjects.text import default_cache_dir
         from signage.library.tagging import tag_catalog
 
         path = _catalog(config, catalog)
         classifier = _classifier(config, path, subjects, ocr)
-        store = EmbeddingStore(default_cache_dir(), f"f{classifier.max_frames}s{classifier.short_side}")
+        store = EvidenceStore(default_cache_dir(), classifier.variant)
         try:
             with Progress(transient=True) as progress:
                 task = progress.add_task("classifying", total=None)
@@ -226,6 +217,7 @@ def register(app: typer.Typer) -> None:
                     only=tuple(ad_ids or ()),
                     store=store,
                     progress=lambda ad: progress.update(task, advance=1, description=ad),
+                    min_confidence=min_confidence,
                 )
         except ConfigError as exc:
             raise _config_errors(exc) from exc
@@ -234,5 +226,8 @@ def register(app: typer.Typer) -> None:
         for o in outcomes:
             if o.status == "tagged":
                 typer.echo(f"{o.ad_id:24s} " + ", ".join(f"{s.subject_id} {s.score:.2f}" for s in o.subjects))
+            elif o.status == "review":
+                guesses = ", ".join(f"{s.subject_id} {s.score:.2f}" for s in o.subjects)
+                typer.echo(f"{o.ad_id:24s} unsure, please review (not written): {guesses}")
             else:
                 typer.echo(f"{o.ad_id:24s} not tagged: {o.message}", err=True)

@@ -2,6 +2,9 @@
 
 Ads with confirmed subjects are the store's labelled examples: their embeddings train the small
 learned head before the others are classified, so the suggestions follow the store's own choices.
+A suggestion is written only when the calibrated confidence of the best subject reaches
+``min_confidence``; the other ads are listed for a person to review (and any older suggestion of
+theirs is removed), so the catalog does not fill with confident nonsense.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from classifier.subjects.cache import EmbeddingStore
+from classifier.subjects.cache import EvidenceStore
+from classifier.subjects.classifier import DEFAULT_MIN_CONFIDENCE, Classification, Evidence
 from classifier.subjects.frames import MediaError
 from classifier.subjects.head import Example, SubjectHead, fit_head
-from classifier.subjects.types import MediaEmbedding, SubjectScore, SubjectScores
+from classifier.subjects.types import SubjectScore
 from signage.library.catalog_file import CatalogDocument
 from signage.library.files import sha256_of
 
@@ -31,24 +35,17 @@ class Classifier(Protocol):
     @property
     def subject_ids(self) -> tuple[str, ...]: ...
 
-    def embed(self, path: Path) -> MediaEmbedding: ...
+    def evidence(self, path: Path) -> Evidence: ...
 
     def score(
-        self,
-        embedding: MediaEmbedding,
-        *,
-        text: str = "",
-        screen_text: str = "",
-        head: SubjectHead | None = None,
-    ) -> SubjectScores: ...
-
-    def read_screen_text(self, path: Path) -> str: ...
+        self, evidence: Evidence, *, text: str = "", head: SubjectHead | None = None
+    ) -> Classification: ...
 
 
 @dataclass(frozen=True)
 class TagOutcome:
     ad_id: str
-    status: str  # "tagged", "error"
+    status: str  # "tagged", "review" (not sure enough: nothing written), "error"
     subjects: tuple[SubjectScore, ...] = ()
     message: str = ""
 
@@ -61,21 +58,21 @@ def pick_suggestions(
 
 
 class Embedder:
-    """Embeddings for catalog entries, from the on-disk cache when the media is unchanged."""
+    """Evidence for catalog entries, from the on-disk cache when the media is unchanged."""
 
-    def __init__(self, classifier: Classifier, store: EmbeddingStore | None) -> None:
+    def __init__(self, classifier: Classifier, store: EvidenceStore | None) -> None:
         self._classifier = classifier
         self._store = store
 
-    def __call__(self, media: Path, sha: str | None) -> MediaEmbedding:
+    def __call__(self, media: Path, sha: str | None) -> Evidence:
         sha = sha if sha else sha256_of(media)
         cached = self._store.get(sha) if self._store else None
         if cached is not None:
             return cached
-        embedding = self._classifier.embed(media)
+        evidence = self._classifier.evidence(media)
         if self._store:
-            self._store.put(sha, embedding)
-        return embedding
+            self._store.put(sha, evidence)
+        return evidence
 
 
 def train_store_head(doc: CatalogDocument, embed: Embedder, known: set[str]) -> SubjectHead | None:
@@ -85,11 +82,11 @@ def train_store_head(doc: CatalogDocument, embed: Embedder, known: set[str]) -> 
         if not confirmed:
             continue
         try:
-            embedding = embed(doc.base / str(entry.get("media", "")), entry.get("sha256"))
+            evidence = embed(doc.base / str(entry.get("media", "")), entry.get("sha256"))
         except (MediaError, OSError) as exc:
             log.info("confirmed ad %s not used as an example: %s", entry.get("id"), exc)
             continue
-        examples.append(Example(embedding.features, confirmed))
+        examples.append(Example(evidence.embedding.features, confirmed))
     head = fit_head(examples)
     if head is not None:
         log.info("learned head from %d confirmed ads over %d subjects", len(examples), len(head.subject_ids))
@@ -102,10 +99,13 @@ def tag_catalog(
     *,
     retag: bool = False,
     only: Sequence[str] = (),
-    store: EmbeddingStore | None = None,
+    store: EvidenceStore | None = None,
     progress: Callable[[str], None] | None = None,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> list[TagOutcome]:
-    """Tag unconfirmed ads (all of them with ``retag``, else only untagged ones) and save once."""
+    """Tag unconfirmed ads (all of them with ``retag``, else only untagged ones) and save once.
+
+    Ads whose best subject is below ``min_confidence`` come back as "review" and get no suggestion."""
     doc = CatalogDocument.open(catalog)
     embed = Embedder(classifier, store)
     todo = [
@@ -128,12 +128,11 @@ def tag_catalog(
             outcomes.append(TagOutcome(ad_id, "error", message=f"media file {media} does not exist"))
             continue
         try:
-            embedding = embed(media, entry.get("sha256"))
+            evidence = embed(media, entry.get("sha256"))
             text = ". ".join(str(entry.get(k) or "").strip() for k in ("title", "description")).strip(". ")
-            scores = classifier.score(
-                embedding, text=text, screen_text=classifier.read_screen_text(media), head=head
-            )
-            outcomes.append(TagOutcome(ad_id, "tagged", pick_suggestions(scores.scores)))
+            result = classifier.score(evidence, text=text, head=head)
+            status = "review" if result.abstains(min_confidence) else "tagged"
+            outcomes.append(TagOutcome(ad_id, status, pick_suggestions(result.scores.scores)))
         except (MediaError, OSError) as exc:
             outcomes.append(TagOutcome(ad_id, "error", message=str(exc)))
     _write(catalog, outcomes)
@@ -146,7 +145,10 @@ def _write(catalog: Path, outcomes: Sequence[TagOutcome]) -> None:
     doc = CatalogDocument.open(catalog)
     for outcome in outcomes:
         entry = doc.find(outcome.ad_id)
-        if outcome.status != "tagged" or entry is None or entry.get("subjects"):
+        if outcome.status == "error" or entry is None or entry.get("subjects"):
+            continue
+        if outcome.status == "review":
+            entry.pop("auto_subjects", None)  # an older, surer-looking suggestion must not linger
             continue
         doc.set_auto_subjects(outcome.ad_id, [(s.subject_id, s.score) for s in outcome.subjects])
     doc.save()

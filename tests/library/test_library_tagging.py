@@ -4,8 +4,10 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.subjects.cache import EmbeddingStore
+from classifier.subjects.cache import EvidenceStore, sha256_of
+from classifier.subjects.classifier import Classification, Evidence
 from classifier.subjects.head import SubjectHead
+from classifier.subjects.ocr import TextLine
 from classifier.subjects.types import MediaEmbedding, SubjectScore, SubjectScores
 from signage.library.catalog_file import CatalogDocument
 from signage.library.tagging import pick_suggestions, tag_catalog
@@ -14,7 +16,7 @@ IDS = ("food", "drinks", "pets")
 
 
 class FakeClassifier:
-    """Scores from the media file's name, so tests can say what a creative is about."""
+    """Scores from the ad's title, so tests can say what a creative is about."""
 
     subject_ids = IDS
 
@@ -22,26 +24,24 @@ class FakeClassifier:
         self.embedded: list[str] = []
         self.heads: list[SubjectHead | None] = []
 
-    def embed(self, path: Path) -> MediaEmbedding:
+    def evidence(self, path: Path) -> Evidence:
         self.embedded.append(path.name)
         features = np.zeros(1280, np.float32)
         features[len(path.name) % 1280] = 1.0
-        return MediaEmbedding(features, np.zeros(1000, np.float32), np.zeros((1, 1000), np.float32), (0.0,))
+        embedding = MediaEmbedding(
+            features, np.zeros(1000, np.float32), np.zeros((1, 1000), np.float32), (0.0,)
+        )
+        return Evidence(embedding, (TextLine("SALE", 0.9, 0.2, 0.0),), 0.0)
 
-    def score(
-        self,
-        embedding: MediaEmbedding,
-        *,
-        text: str = "",
-        screen_text: str = "",
-        head: SubjectHead | None = None,
-    ) -> SubjectScores:
+    def score(self, evidence: Evidence, *, text: str = "", head: SubjectHead | None = None) -> Classification:
         self.heads.append(head)
-        vector = np.array([0.7, 0.2, 0.1]) if "new" in text.lower() else np.array([0.1, 0.3, 0.6])
-        return SubjectScores.from_vector(IDS, vector)
-
-    def read_screen_text(self, path: Path) -> str:
-        return ""
+        if "unsure" in text.lower():
+            vector = np.array([0.4, 0.35, 0.25])
+        elif "new" in text.lower():
+            vector = np.array([0.7, 0.2, 0.1])
+        else:
+            vector = np.array([0.1, 0.3, 0.6])
+        return Classification(SubjectScores.from_vector(IDS, vector))
 
 
 def test_unconfirmed_ads_get_suggestions_and_confirmed_ones_are_untouched(catalog: Path) -> None:
@@ -91,13 +91,13 @@ def test_confirmed_ads_of_two_subjects_train_a_head(catalog: Path) -> None:
 
 def test_a_person_confirming_while_tagging_runs_wins(catalog: Path) -> None:
     class ConfirmingMidway(FakeClassifier):
-        def read_screen_text(self, path: Path) -> str:
+        def evidence(self, path: Path) -> Evidence:
             doc = CatalogDocument.open(catalog)
             entry = doc.find("mystery")
-            assert entry is not None
-            entry["subjects"] = ["pets"]
-            doc.save()
-            return ""
+            if entry is not None and path.name == "mystery.png":
+                entry["subjects"] = ["pets"]
+                doc.save()
+            return super().evidence(path)
 
     tag_catalog(catalog, ConfirmingMidway())
     entry = CatalogDocument.open(catalog).find("mystery")
@@ -108,22 +108,43 @@ def test_missing_media_is_reported_not_fatal(catalog: Path) -> None:
     (catalog.parent / "media" / "mystery.png").unlink()
 
     class Strict(FakeClassifier):
-        def embed(self, path: Path) -> MediaEmbedding:
+        def evidence(self, path: Path) -> Evidence:
             if not path.exists():
                 raise OSError(f"{path} does not exist")
-            return super().embed(path)
+            return super().evidence(path)
 
     outcomes = tag_catalog(catalog, Strict())
     assert outcomes[0].status == "error" and "does not exist" in outcomes[0].message
 
 
 def test_embeddings_are_cached_by_checksum(catalog: Path, tmp_path: Path) -> None:
-    store = EmbeddingStore(tmp_path / "cache", "v1")
+    store = EvidenceStore(tmp_path / "cache", "v1")
     first = FakeClassifier()
     tag_catalog(catalog, first, store=store)
     second = FakeClassifier()
     tag_catalog(catalog, second, retag=True, store=store)
     assert first.embedded and second.embedded == []
+    cached = store.get(sha256_of(catalog.parent / "media" / "mystery.png"))  # keyed by content, not name
+    assert cached is not None and [ln.text for ln in cached.lines] == ["SALE"]  # text read is kept too
+
+
+def test_unsure_ads_are_listed_for_review_and_get_no_suggestion(catalog: Path) -> None:
+    doc = CatalogDocument.open(catalog)
+    doc.set_auto_subjects("mystery", [("pets", 0.9)])  # an older suggestion
+    entry = doc.find("mystery")
+    assert entry is not None
+    entry["title"] = "Unsure thing"
+    doc.save()
+    outcomes = tag_catalog(catalog, FakeClassifier(), retag=True, min_confidence=0.5)
+    assert [(o.ad_id, o.status) for o in outcomes] == [("mystery", "review")]
+    assert outcomes[0].subjects[0].subject_id == "food"  # the guess is shown to the reviewer
+    mystery = CatalogDocument.open(catalog).find("mystery")
+    assert mystery is not None and "auto_subjects" not in mystery
+    # An operator who accepts weaker suggestions gets them written.
+    outcomes = tag_catalog(catalog, FakeClassifier(), retag=True, min_confidence=0.3)
+    assert outcomes[0].status == "tagged"
+    mystery = CatalogDocument.open(catalog).find("mystery")
+    assert mystery is not None and mystery["auto_subjects"][0]["id"] == "food"
 
 
 def test_pick_suggestions_keeps_the_best_even_when_weak() -> None:

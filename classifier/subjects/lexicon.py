@@ -1,0 +1,150 @@
+"""Brand and product words in on-screen text, matched character by character.
+
+Most brands are words the sentence model has never seen ("Stayfree", "Kissan"), and OCR misreads
+letters ("Gatorad", "edigree"). Each vocabulary entry and each run of one to three OCR tokens is
+turned into character trigrams (with word-boundary marks), weighted by TF-IDF over the vocabulary,
+and compared by cosine similarity: a near miss still scores high, a different word scores low.
+Pure numpy; the vocabulary is data (``vocabulary.yaml``), not learned.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from classifier.subjects.ocr import TextLine
+
+VOCABULARY_FILE = Path(__file__).with_name("vocabulary.yaml")
+MIN_SIMILARITY = 0.72  # cosine of trigram vectors counted as a match
+EXACT_ONLY_UP_TO = 4  # entries this short must match exactly ("tea" is not "team")
+MAX_WINDOW = 3  # tokens joined when looking for multi-word entries ("coca cola", "cocacola")
+_TOKEN = re.compile(r"[a-z0-9&+]+")
+
+
+def normalise(text: str) -> str:
+    """Lower case, accents dropped, ``ä`` -> ``a``: OCR and typography vary, letters do not."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def squash(text: str) -> str:
+    return "".join(_TOKEN.findall(normalise(text)))
+
+
+def trigrams(key: str) -> list[str]:
+    padded = f"^{key}$"
+    return [padded[i : i + 3] for i in range(len(padded) - 2)]
+
+
+@dataclass(frozen=True)
+class WordMatch:
+    subject_ids: tuple[str, ...]  # the subjects whose vocabulary lists the entry
+    entry: str  # the vocabulary entry
+    seen: str  # what OCR read
+    similarity: float
+    confidence: float  # the OCR line's recognition score
+
+
+def load_vocabulary(path: Path = VOCABULARY_FILE) -> dict[str, tuple[str, ...]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    out: dict[str, tuple[str, ...]] = {}
+    for subject, spec in data.items():
+        words = spec.get("words", []) if isinstance(spec, dict) else spec
+        out[str(subject)] = tuple(str(w) for w in words or ())
+    return out
+
+
+class Lexicon:
+    """Per-subject vocabularies as one TF-IDF trigram matrix."""
+
+    def __init__(self, vocabulary: Mapping[str, Sequence[str]]) -> None:
+        entries: dict[str, tuple[tuple[str, ...], str]] = {}  # key -> (subjects listing it, entry)
+        for subject, words in vocabulary.items():
+            for word in words:
+                key = squash(word)
+                if len(key) < 2:
+                    continue
+                owners, first = entries.get(key, ((), word))
+                if subject not in owners:
+                    entries[key] = ((*owners, subject), first)
+        self._keys = list(entries)
+        self._owners = [entries[k] for k in self._keys]
+        grams = sorted({g for k in self._keys for g in trigrams(k)})
+        self._gram_index = {g: i for i, g in enumerate(grams)}
+        df = np.zeros(len(grams))
+        for key in self._keys:
+            for g in set(trigrams(key)):
+                df[self._gram_index[g]] += 1
+        self._idf = np.log((1 + len(self._keys)) / (1 + df)) + 1.0
+        self._matrix = np.stack([self._vector(k) for k in self._keys]) if self._keys else np.zeros((0, 1))
+        self._exact = {k: i for i, k in enumerate(self._keys)}
+
+    @classmethod
+    def default(cls) -> Lexicon:
+        return cls(load_vocabulary())
+
+    def _vector(self, key: str) -> np.ndarray:
+        v = np.zeros(len(self._idf), np.float32)
+        for g in trigrams(key):
+            i = self._gram_index.get(g)
+            if i is not None:
+                v[i] += self._idf[i]
+        norm = float(np.linalg.norm(v))
+        return v / norm if norm > 0 else v
+
+    def _candidates(self, text: str) -> list[tuple[str, str]]:
+        tokens = _TOKEN.findall(normalise(text))
+        out = []
+        for n in range(1, MAX_WINDOW + 1):
+            for i in range(len(tokens) - n + 1):
+                key = "".join(tokens[i : i + n])
+                if len(key) >= 3:
+                    out.append((key, " ".join(tokens[i : i + n])))
+        return out
+
+    def match(self, lines: Sequence[TextLine]) -> list[WordMatch]:
+        """The best vocabulary entry for each OCR token run that resembles one, strongest first."""
+        if not self._keys:
+            return []
+        best: dict[str, WordMatch] = {}
+        for line in lines:
+            for key, seen in self._candidates(line.text):
+                exact = self._exact.get(key)
+                if exact is not None:
+                    index, similarity = exact, 1.0
+                else:
+                    sims = self._matrix @ self._vector(key)
+                    index = int(np.argmax(sims))
+                    similarity = float(sims[index])
+                    short = len(self._keys[index]) <= EXACT_ONLY_UP_TO or len(key) <= EXACT_ONLY_UP_TO
+                    if short or similarity < MIN_SIMILARITY:
+                        continue
+                subjects, entry = self._owners[index]
+                found = WordMatch(subjects, entry, seen, similarity, line.confidence)
+                previous = best.get(entry)
+                if (
+                    previous is None
+                    or found.similarity * found.confidence > previous.similarity * previous.confidence
+                ):
+                    best[entry] = found
+        return sorted(best.values(), key=lambda m: -m.similarity * m.confidence)
+
+    @staticmethod
+    def subject_evidence(matches: Sequence[WordMatch], subject_ids: Sequence[str]) -> np.ndarray:
+        """S-vector: per subject, the summed strength of its matched entries (two at most count)."""
+        out = np.zeros(len(subject_ids), np.float32)
+        column = {s: i for i, s in enumerate(subject_ids)}
+        per_subject: dict[str, list[float]] = {}
+        for m in matches:
+            for subject in m.subject_ids:
+                if subject in column:
+                    per_subject.setdefault(subject, []).append(m.similarity * m.confidence)
+        for subject, strengths in per_subject.items():
+            out[column[subject]] = sum(sorted(strengths, reverse=True)[:2])
+        return out
