@@ -32,6 +32,7 @@ from signage.camera.capture import CameraStage
 from signage.camera.factory import open_source
 from signage.catalog import catalog_reloader
 from signage.domain import AudienceSnapshot, Catalog
+from signage.feed import open_feed
 from signage.impressions.observer import ImpressionObserver
 from signage.loop import LoopConfig, PlayObserver, SlotLoop
 from signage.playback.base import Player
@@ -66,6 +67,7 @@ class RunOptions:
     seed: int | None = None
     first_load_s: float = 30.0  # how long start-up waits for the first catalog and rules
     models_dir: Path | None = None  # the face model's folder; None: the project's models/
+    local_feed: bool = False  # feed.enabled auto, no broker set: use one answering at 127.0.0.1:1883 (demo)
 
 
 def display_available() -> bool:
@@ -129,7 +131,11 @@ def run(settings: Settings, options: RunOptions) -> int:
         catalog = catalog_reloader(
             settings.catalog, default_image_s=settings.display.image_duration_s, clock=clock.monotonic
         )
-        rules = rules_reloader(settings.rules, settings.tz, clock.monotonic) if settings.rules else None
+        rules = (
+            rules_reloader(settings.rules, settings.tz, clock.monotonic, settings.perception.estimate_emotion)
+            if settings.rules
+            else None
+        )
         reload = ReloadThread([catalog, *([rules] if rules else [])], stop)
         _first_load(reload, options.first_load_s)
         reload.start()
@@ -153,10 +159,24 @@ def run(settings: Settings, options: RunOptions) -> int:
 
         from signage.playback.pygame_player import PygamePlayer  # pygame initialises on import
 
-        player = PygamePlayer(settings.display, standby=lambda: catalog.current().standby, headless=headless)
+        display = settings.display.model_copy(update={"privacy_notice_text": settings.notice_text()})
+        player = PygamePlayer(display, standby=lambda: catalog.current().standby, headless=headless)
         stack.callback(player.close)
+        feed = open_feed(settings, probe_local=options.local_feed)
+        if feed is not None:
+            stack.callback(feed.close)  # after the loop has closed the open play
         loop = _build_loop(
-            settings, options, store, progress, catalog, rules, camera, perception, player, clock
+            settings,
+            options,
+            store,
+            progress,
+            catalog,
+            rules,
+            camera,
+            perception,
+            player,
+            clock,
+            feed.observer if feed is not None else None,
         )
         if options.duration_s is not None:
             timer = threading.Timer(options.duration_s, stop.set)
@@ -183,6 +203,7 @@ def _build_loop(
     perception: PerceptionStage | None,
     player: Player,
     clock: SystemClock,
+    feed: PlayObserver | None = None,
 ) -> SlotLoop:
     programme = Programme(
         catalog.current,
@@ -213,6 +234,7 @@ def _build_loop(
             before_window_s=settings.impressions.before_window_s,
         ),
         *systemd_observers(lambda: None if camera is None else camera.status().online, clock.monotonic),
+        *([feed] if feed is not None else []),  # the live audience feed (signage.feed)
     ]
     if options.screenshots is not None:
         options.screenshots.mkdir(parents=True, exist_ok=True)

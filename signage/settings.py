@@ -75,6 +75,15 @@ def _fits_sync_target(value: str | None) -> str | None:
     return value
 
 
+# The standard on-screen notice: what the camera estimates, and that nothing is stored.
+PRIVACY_NOTICE = (
+    "A camera estimates viewers' age range, gender and expression, anonymously. No images are stored."
+)
+PRIVACY_NOTICE_NO_EMOTION = (
+    "A camera estimates viewers' age range and gender, anonymously. No images are stored."
+)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -96,7 +105,9 @@ class DisplaySettings(Strict):
     width: Annotated[int, Field(gt=0)] = 1280
     height: Annotated[int, Field(gt=0)] = 720
     privacy_notice: bool = True
-    privacy_notice_text: str = "This screen counts viewers anonymously with a camera. No images are stored."
+    # Your own wording replaces the standard notice, which names what is estimated and drops
+    # "expression" when perception.estimate_emotion is off (EU AI Act Art. 50(3)): see notice_text().
+    privacy_notice_text: str = PRIVACY_NOTICE
     image_duration_s: Annotated[float, Field(gt=0)] = 8.0
     standby_slot_s: Annotated[float, Field(gt=0)] = 10.0
     # "pygame": VLC hands decoded frames to pygame, which draws them: the switch between ads is
@@ -128,6 +139,9 @@ class PerceptionSettings(Strict):
     # Until classified, a person might be a minor: restricted ads wait (policy, not accuracy).
     unclassified_is_possible_minor: bool = True
     emotion_half_life_s: Annotated[float, Field(gt=0)] = 2.0
+    # False: the model's emotion output is not used, so no emotion is estimated, stored, reported
+    # or published, the notice does not name it and rules that name emotion are refused.
+    estimate_emotion: bool = True
     # Distance from face width: the camera's horizontal field of view and an adult face's width.
     camera_hfov_deg: Annotated[float, Field(gt=10, lt=180)] = 60.0
     face_width_m: Annotated[float, Field(gt=0)] = 0.16
@@ -173,6 +187,56 @@ class FleetSettings(Strict):
     sync_batch_rows: Annotated[int, Field(gt=0, le=100_000)] = 2000
 
 
+def check_mqtt_url(value: str | None) -> str | None:
+    """``mqtt://[user:password@]host[:port]`` (or ``mqtts://``), nothing after the port."""
+    if value is None:
+        return value
+    from urllib.parse import urlsplit
+
+    example = "e.g. mqtt://127.0.0.1:1883 or mqtts://user:password@broker.example.com:8883"
+    try:
+        url = urlsplit(value)
+        url.port  # noqa: B018 -- raises ValueError for a port that is not a number or out of range
+    except ValueError as exc:
+        raise ValueError(f"not an MQTT URL ({exc}); {example}") from exc
+    if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
+        raise ValueError(f"not an MQTT URL; write mqtt://host:port, {example}")
+    if url.path not in ("", "/") or url.query or url.fragment:
+        raise ValueError(f"an MQTT URL names the broker only (the topic is feed.topic_prefix); {example}")
+    return value
+
+
+def _topic_prefix(value: str) -> str:
+    if any(c in value for c in "+#") or value.startswith("/") or value.endswith("/") or "//" in value:
+        raise ValueError("a topic prefix such as 'signage' or 'acme/stores': no + or #, no empty levels")
+    return value
+
+
+class FeedSettings(Strict):
+    """The live audience feed (docs/audience-feed.md): anonymous events on MQTT and a local WebSocket."""
+
+    # auto: on when mqtt_url is set (the demo also uses a broker answering at 127.0.0.1:1883);
+    # on: always (MQTT to mqtt_url or 127.0.0.1:1883, reconnecting until it answers); off: never.
+    enabled: Literal["auto", "on", "off"] = "auto"
+    mqtt_url: Annotated[str | None, AfterValidator(check_mqtt_url)] = None
+    topic_prefix: Annotated[
+        str,
+        Field(min_length=1, max_length=100),
+        AfterValidator(no_control_characters),
+        AfterValidator(_topic_prefix),
+    ] = "signage"  # topics: <prefix>/<screen_id>/audience/...
+    websocket_host: str = "127.0.0.1"  # another address exposes the feed beyond this machine
+    websocket_port: Annotated[int, Field(gt=0, lt=65536)] | None = 8765  # null: no WebSocket
+    max_updates_per_s: Annotated[float, Field(gt=0, le=50)] = 1.0  # per person (a token bucket)
+    queue_max_messages: Annotated[int, Field(ge=10, le=100_000)] = 1000  # then the oldest are dropped
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: object) -> object:
+        # YAML reads a bare on/off as true/false: take them as the words the operator wrote.
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
+
 class Settings(Strict):
     screen_id: Annotated[
         str, Field(min_length=1, max_length=SCREEN_ID_MAX), AfterValidator(no_control_characters)
@@ -192,6 +256,7 @@ class Settings(Strict):
     fleet: FleetSettings = FleetSettings()
     impressions: ImpressionSettings = ImpressionSettings()
     web: WebSettings = WebSettings()
+    feed: FeedSettings = FeedSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")
@@ -206,6 +271,14 @@ class Settings(Strict):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def notice_text(self) -> str:
+        """The privacy notice's words: the standard one says what is estimated (no "expression"
+        when emotion is not estimated); an operator's own wording is kept as written."""
+        text = self.display.privacy_notice_text
+        if text == PRIVACY_NOTICE and not self.perception.estimate_emotion:
+            return PRIVACY_NOTICE_NO_EMOTION
+        return text
 
     def resolved_database_url(self) -> str:
         if self.database_url:

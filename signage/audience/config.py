@@ -24,6 +24,7 @@ class TrackerConfig:
     max_faces_per_batch: int = 4
     unclassified_is_possible_minor: bool = True
     emotion_half_life_s: float = 2.0
+    estimate_emotion: bool = True  # False: emotion_probs stay None on every track
     camera_hfov_deg: float = 60.0
     face_width_m: float = 0.16
     # Geometry and statistics, not operator policy: not in the settings file.

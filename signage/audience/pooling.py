@@ -23,7 +23,7 @@ class PooledAttributes:
     age_years: float
     age_std_years: float
     p_female: float
-    emotion_probs: tuple[float, ...]  # aligned with EMOTIONS
+    emotion_probs: tuple[float, ...] | None  # aligned with EMOTIONS; None: emotion not estimated
     p_minor: float  # P(age < 18) under a normal with the pooled mean and spread
     samples: int
 
@@ -58,11 +58,14 @@ def check_attributes(attributes: FaceAttributes) -> None:
 class AttributePool:
     """Pools ``FaceAttributes`` samples of one person; pure (time is passed in)."""
 
-    def __init__(self, correlation: float = 0.5, emotion_half_life_s: float = 2.0) -> None:
+    def __init__(
+        self, correlation: float = 0.5, emotion_half_life_s: float = 2.0, estimate_emotion: bool = True
+    ) -> None:
         if not 0.0 <= correlation < 1.0:
             raise ValueError(f"sample correlation must be in [0, 1), got {correlation}")
         self._rho = correlation
         self._half_life_s = emotion_half_life_s
+        self._estimate_emotion = estimate_emotion  # False: the model's emotion output is dropped unread
         self.samples = 0
         self._weight = 0.0  # sum of 1/sigma^2
         self._weighted_age = 0.0
@@ -80,6 +83,10 @@ class AttributePool:
         self._weighted_age += weight * attributes.age_years
         self._weighted_age_sq += weight * attributes.age_years**2
         self._logit_sum += _logit(attributes.p_female)
+        if self._estimate_emotion:
+            self._add_emotions(attributes, now_mono)
+
+    def _add_emotions(self, attributes: FaceAttributes, now_mono: float) -> None:
         total = sum(attributes.emotion_probs) or 1.0
         probs = [p / total for p in attributes.emotion_probs]
         if self._last_mono is None or not self._emotions:
@@ -114,7 +121,7 @@ class AttributePool:
             age_years=age,
             age_std_years=std,
             p_female=p_female,
-            emotion_probs=tuple(self._emotions),
+            emotion_probs=tuple(self._emotions) if self._estimate_emotion else None,
             p_minor=_normal_cdf(ADULT_AGE_YEARS, age, std),
             samples=n,
         )

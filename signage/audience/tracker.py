@@ -195,7 +195,7 @@ class Tracker:
         state.dwell_s -= before.dwell_s
         state.attention_s -= before.attention_s
         state.hits = max(self.config.confirm_hits, state.hits - before.hits)
-        state.pool = AttributePool(self.config.sample_correlation, self.config.emotion_half_life_s)
+        state.pool = self._new_pool()
         self._live[state.track_id] = state
         log.info("track %d did not come back: a new person, track %d", before.track_id, state.track_id)
         return state
@@ -212,11 +212,12 @@ class Tracker:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _start(self, face: FaceObservation, now: float) -> None:
+    def _new_pool(self) -> AttributePool:
         cfg = self.config
-        state = _State(
-            self._next_id, face, now, AttributePool(cfg.sample_correlation, cfg.emotion_half_life_s)
-        )
+        return AttributePool(cfg.sample_correlation, cfg.emotion_half_life_s, cfg.estimate_emotion)
+
+    def _start(self, face: FaceObservation, now: float) -> None:
+        state = _State(self._next_id, face, now, self._new_pool())
         state.watching = self._in_cone(face)
         self._next_id += 1
         self._live[state.track_id] = state

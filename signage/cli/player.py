@@ -52,7 +52,7 @@ def _settings_for_run(config: Path | None, data_dir: Path | None) -> Settings:
 
 
 def _run(settings: Settings, headless: bool, duration: float | None, shots: Path | None, windowed: bool,
-         seed: int | None) -> None:  # fmt: skip
+         seed: int | None, local_feed: bool = False) -> None:  # fmt: skip
     from signage.app import RunOptions, run
 
     setup_logging(settings.log_level)
@@ -60,7 +60,10 @@ def _run(settings: Settings, headless: bool, duration: float | None, shots: Path
         settings = settings.model_copy(
             update={"display": settings.display.model_copy(update={"fullscreen": False})}
         )
-    code = run(settings, RunOptions(headless=headless, duration_s=duration, screenshots=shots, seed=seed))
+    options = RunOptions(
+        headless=headless, duration_s=duration, screenshots=shots, seed=seed, local_feed=local_feed
+    )
+    code = run(settings, options)
     raise typer.Exit(code)
 
 
@@ -92,4 +95,5 @@ def register(app: typer.Typer) -> None:
         written = generate(PROJECT_ROOT / "ads" / "media")
         if written:
             typer.echo(f"generated {len(written)} sample file(s) in ads/media")
-        _run(settings_or_exit(None), headless, duration, screenshots, windowed, seed)
+        # The audience feed goes to a broker answering at 127.0.0.1:1883, if one does (one line says which).
+        _run(settings_or_exit(None), headless, duration, screenshots, windowed, seed, local_feed=True)

@@ -55,7 +55,7 @@ def _load(files: list[Path], settings: Settings) -> tuple[RuleSet | None, list[F
     if findings:
         return None, findings
     try:
-        return build_ruleset(parts, settings.tz), []
+        return build_ruleset(parts, settings.tz, settings.perception.estimate_emotion), []
     except ConfigError as exc:
         return None, list(exc.findings)
 

@@ -176,3 +176,8 @@ class Report:
     @property
     def empty(self) -> bool:
         return self.total.plays == 0
+
+    @property
+    def emotion_measured(self) -> bool:
+        """Whether any play in it had a classified expression (none when emotion estimation is off)."""
+        return bool(self.total.classified_before or self.total.classified_during)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, Literal
@@ -138,11 +139,16 @@ def template_env() -> jinja2.Environment:
     return env
 
 
-def chart_images(report: Report) -> list[tuple[str, str]]:
-    """(title, PNG data URI) per chart; an empty report has no charts."""
+def report_charts(report: Report) -> list[tuple[str, Callable[[Report], Figure]]]:
+    """The charts worth drawing: none for an empty report, no emotion chart when none was measured."""
     if report.empty:
         return []
-    return [(title, charts.png_data_uri(draw(report))) for title, draw in charts.CHARTS]
+    return [(t, draw) for t, draw in charts.CHARTS if draw is not charts.emotion or report.emotion_measured]
+
+
+def chart_images(report: Report) -> list[tuple[str, str]]:
+    """(title, PNG data URI) per chart."""
+    return [(title, charts.png_data_uri(draw(report))) for title, draw in report_charts(report)]
 
 
 def to_html(report: Report) -> str:
@@ -162,7 +168,11 @@ def _summary_page(report: Report) -> Figure:
         f"Opportunities to see: {_num(t.ots)}",
         f"Viewers: {_num(t.viewers)}   viewer rate: {_pct(t.viewer_rate)}",
         f"Attention: {_secs(t.attention_s)} total, {_secs(t.attention_per_viewer_s)} per viewer",
-        f"Happy faces: {_pct(t.happy_share_before)} just before, {_pct(t.happy_share_during)} during",
+        *(
+            [f"Happy faces: {_pct(t.happy_share_before)} just before, {_pct(t.happy_share_during)} during"]
+            if report.emotion_measured
+            else []
+        ),
         f"Possible minors present: {_num(t.possible_minors)}",
         f"Cost: {_num(t.cost, 2)}   cost per thousand viewers: {_num(t.cpm_viewers, 2)}",
         "",
@@ -187,9 +197,8 @@ def to_pdf(report: Report) -> bytes:
     buffer = io.BytesIO()
     with PdfPages(buffer) as pdf:
         pdf.savefig(_summary_page(report))
-        if not report.empty:
-            for _, draw in charts.CHARTS:
-                pdf.savefig(draw(report))
+        for _, draw in report_charts(report):
+            pdf.savefig(draw(report))
         info = pdf.infodict()
         info["Title"] = report.title
     return buffer.getvalue()

@@ -18,7 +18,7 @@ from signage.targeting.ruleset import RuleSet
 from signage.yamlconf import ConfigError, Finding
 
 
-def read_rules(paths: Sequence[Path], tz: ZoneInfo) -> RuleSet:
+def read_rules(paths: Sequence[Path], tz: ZoneInfo, estimate_emotion: bool = True) -> RuleSet:
     """Read, validate and compile ``paths`` as one rule table; every problem raises a located ConfigError."""
     texts: list[tuple[str, str]] = []
     findings: list[Finding] = []
@@ -33,15 +33,20 @@ def read_rules(paths: Sequence[Path], tz: ZoneInfo) -> RuleSet:
             findings.append(Finding(str(path), 1, 1, "", f"cannot read rule file: {exc.strerror}"))
     if findings:
         raise ConfigError(findings)
-    return build_ruleset([parse_rule_text(text, file) for file, text in texts], tz)
+    return build_ruleset([parse_rule_text(text, file) for file, text in texts], tz, estimate_emotion)
 
 
-def rules_reloader(paths: Sequence[Path], tz: ZoneInfo, clock: Callable[[], float]) -> Reloader[RuleSet]:
-    """The rules of ``paths``, kept at their last good version; empty (no rules) until one loads."""
+def rules_reloader(
+    paths: Sequence[Path], tz: ZoneInfo, clock: Callable[[], float], estimate_emotion: bool = True
+) -> Reloader[RuleSet]:
+    """The rules of ``paths``, kept at their last good version; empty (no rules) until one loads.
+
+    ``estimate_emotion`` False refuses every rule file that names an emotion (a located error).
+    """
     return Reloader(
         "rules",
         paths,
-        lambda: read_rules(paths, tz),
+        lambda: read_rules(paths, tz, estimate_emotion),
         empty=RuleSet(tz=tz, files=tuple(str(p) for p in paths)),
         clock=clock,
         describe=lambda rules: f"{len(rules.rules)} rule(s) from {', '.join(rules.files)}",

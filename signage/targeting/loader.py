@@ -45,6 +45,20 @@ def reference_findings(doc: LocatedDocument, spec: RuleFile) -> list[Finding]:
     return findings
 
 
+EMOTION_OFF = (
+    "emotion estimation is switched off in settings (perception.estimate_emotion); this rule cannot be used"
+)
+
+
+def emotion_findings(doc: LocatedDocument, spec: RuleFile) -> list[Finding]:
+    """Each rule that names an emotion, located at its ``emotion`` key (for when emotion is not estimated)."""
+    return [
+        doc.finding(("rules", i, "audience", "emotion"), EMOTION_OFF)
+        for i, rule in enumerate(spec.rules)
+        if rule.audience is not None and rule.audience.emotion
+    ]
+
+
 def _merge_caps(parts: Sequence[tuple[LocatedDocument, RuleFile]], findings: list[Finding]) -> GlobalCaps:
     ads: dict[str, Limits] = {}
     campaigns: dict[str, Limits] = {}
@@ -68,9 +82,18 @@ def _merge_caps(parts: Sequence[tuple[LocatedDocument, RuleFile]], findings: lis
     return GlobalCaps(every_ad=every_ad, every_campaign=every_campaign, ads=ads, campaigns=campaigns)
 
 
-def build_ruleset(parts: Sequence[tuple[LocatedDocument, RuleFile]], tz: ZoneInfo) -> RuleSet:
-    """Combine files: rules concatenate, caps merge; the first file's fallback and gap rule the house."""
+def build_ruleset(
+    parts: Sequence[tuple[LocatedDocument, RuleFile]], tz: ZoneInfo, estimate_emotion: bool = True
+) -> RuleSet:
+    """Combine files: rules concatenate, caps merge; the first file's fallback and gap rule the house.
+
+    With ``estimate_emotion`` False (settings ``perception.estimate_emotion``), a rule that names an
+    emotion is an error: it could never be met, and the operator has chosen not to measure it.
+    """
     findings: list[Finding] = []
+    if not estimate_emotion:
+        for doc, spec in parts:
+            findings.extend(emotion_findings(doc, spec))
     rules: list[CompiledRule] = []
     disabled: list[str] = []
     owner: dict[str, str] = {}
