@@ -127,10 +127,15 @@ class SubjectClassifier:
     def frames(self, path: Path) -> list[Frame]:
         return self.sample(path).frames
 
+    def embed_frames(self, frames: list[Frame]) -> MediaEmbedding:
+        return self._images.embed(frames)
+
+    def read_text(self, frames: list[Frame]) -> tuple[TextLine, ...]:
+        return tuple(self._ocr.read(frames)) if self._ocr is not None else ()
+
     def evidence(self, path: Path) -> Evidence:
         media = self.sample(path)
-        lines = tuple(self._ocr.read(media.text_frames)) if self._ocr is not None else ()
-        return Evidence(self._images.embed(media.frames), lines, media.duration_s)
+        return Evidence(self.embed_frames(media.frames), self.read_text(media.text_frames), media.duration_s)
 
     def image_scores(self, embedding: MediaEmbedding) -> np.ndarray:
         # Per-frame subject opinions averaged: a frame of people talking and a packshot each count once.
