@@ -89,6 +89,7 @@ class SlotLoop:
         # Kept indexed between decisions: re-indexing a day of plays at every decision costs ms.
         self.history = PlayHistory()
         self.unplayable: set[str] = set()  # ads the player failed on: out until restart/reload
+        self._skips_reported: dict[str, set[str]] = {}  # ad id -> skip reasons logged since it last played
         self.plays_started = 0
         self._current: _OnScreen | None = None
         self._next: Decision | None = None
@@ -254,9 +255,13 @@ class SlotLoop:
             reason=result.reason,
         )
         if result.outcome is PlayOutcome.SKIPPED and play.ad_id != STANDBY_ID:
-            if play.ad_id not in self.unplayable:
+            # The one report of a skip (players do not log it): once per reason, not at every retry.
+            if result.reason not in self._skips_reported.setdefault(play.ad_id, set()):
+                self._skips_reported[play.ad_id].add(result.reason)
                 log.warning("ad %s skipped: %s", play.ad_id, result.reason)
             self.unplayable.add(play.ad_id)
+        else:
+            self._skips_reported.pop(play.ad_id, None)  # it played: a later failure is news again
         if play.ad_id != STANDBY_ID:
             self.sink.play_ended(play)
             if result.outcome is not PlayOutcome.SKIPPED:

@@ -228,3 +228,32 @@ def test_a_failing_step_shows_standby_is_reported_once_and_the_loop_goes_on(
     failures = [r for r in caplog.records if "slot loop failed" in r.getMessage()]
     assert len(failures) == 1 and "rule engine bug" in failures[0].getMessage()
     assert any("works again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_skipped_ad_is_logged_once_per_reason_until_it_plays_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    version = {"n": 0}
+    broken = make_ad(tmp_path, "broken", exists=False)
+    rig = Rig([broken])
+    rig.loop.catalog_version = lambda: version["n"]
+
+    def skip_reports() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+
+    rig.run_for(10)
+    assert len(skip_reports()) == 1 and "broken" in skip_reports()[0]
+    version["n"] += 1  # an unrelated catalog edit: the ad gets a new chance and fails the same way
+    rig.run_for(10)
+    assert rig.player.shown.count("standby") >= 2
+    assert len(skip_reports()) == 1
+    skipped = [p for p in rig.sink.plays.values() if p.outcome is PlayOutcome.SKIPPED]
+    assert len(skipped) == 2  # each skip is still recorded as a play
+    broken.media.write_bytes(b"fixed")
+    version["n"] += 1
+    rig.run_for(10)
+    assert rig.player.shown.count("broken") >= 1
+    broken.media.unlink()  # broken again after it played: news again
+    version["n"] += 1
+    rig.run_for(10)
+    assert len(skip_reports()) == 2

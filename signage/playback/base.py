@@ -22,7 +22,8 @@ class Player(Protocol):
 
     ``start`` swaps to a new ad; until its first frame is ready the previous picture stays on
     screen (never black). ``pump`` must be called often (every few ms): it handles window events,
-    draws, and returns the PlayResult of the current ad once, when it has ended.
+    draws, and returns the PlayResult of the current ad once, when it has ended. A skipped ad's
+    reason travels in its PlayResult and is not logged by the player: the loop reports it once.
     """
 
     quit_requested: bool  # the window was closed or Escape pressed: the loop stops

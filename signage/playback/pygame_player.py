@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pygame
 
-from signage.reloader import Stamp, stamp_of
 from signage.domain import Ad, MediaKind, PlayOutcome
 from signage.playback.base import PlayResult
+from signage.playback.frames import pin_malloc_thresholds
 from signage.playback.slides import BACKGROUND, generated_standby, load_still, privacy_badge
 from signage.playback.vlcvideo import (
     MediaError,
@@ -33,6 +33,7 @@ from signage.playback.vlcvideo import (
     probe_video,
     sound_device_present,
 )
+from signage.reloader import Stamp, stamp_of
 from signage.settings import DisplaySettings
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class PygamePlayer:
         self._xwindow: int | None = wm.get("window") if draws_itself else None
         self.mode = "window" if self._xwindow else "callbacks"
         sound = sound_device_present()
+        pin_malloc_thresholds()  # before VLC's first allocations: its big blocks must not fragment the heap
         self._vlc = make_instance(draw_into_window=self._xwindow is not None, sound=sound)
         log.info(
             "player: %dx%d on SDL driver %s, VLC draws via %s, sound %s",
@@ -157,7 +159,7 @@ class PygamePlayer:
         return self._standby
 
     def _report(self, message: str) -> None:
-        if message not in self._reported:  # a broken file in rotation is reported once, not every slot
+        if message not in self._reported:  # a broken standby slide is reported once, not every slot
             self._reported.add(message)
             log.warning("%s", message)
 
@@ -172,7 +174,7 @@ class PygamePlayer:
                 other.release()
         now = self._clock()
         if isinstance(prepared, MediaError):
-            self._report(f"ad {ad.ad_id} skipped: {prepared}")
+            # Not logged here: the loop reports each skip once (it knows when an ad gets a new chance).
             self._pending = PlayResult(ad.ad_id, PlayOutcome.SKIPPED, 0.0, str(prepared))
             return
         if isinstance(prepared, VideoClip):
@@ -269,8 +271,6 @@ class PygamePlayer:
         slot = self._slot
         assert slot is not None
         shown = 0.0 if slot.shown_mono is None else self._clock() - slot.shown_mono
-        if outcome is PlayOutcome.SKIPPED:
-            self._report(f"ad {slot.ad_id} skipped: {reason}")
         self._end_slot()
         return PlayResult(slot.ad_id, outcome, shown, reason)
 

@@ -10,16 +10,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
-import numpy as np
-import numpy.typing as npt
 import vlc
+
+from signage.playback.frames import BGRA, FrameBuffers
 
 log = logging.getLogger(__name__)
 
-BGRA = npt.NDArray[np.uint8]  # H x W x 4, the byte order of VLC's RV32 on little-endian machines
 
 # python-vlc declares the chroma as c_char_p, which ctypes turns into an immutable bytes copy; we
 # must write "RV32" through the real pointer, so the callback is declared with c_void_p and cast.
@@ -101,12 +99,60 @@ def make_instance(draw_into_window: bool, sound: bool) -> vlc.Instance:
     return instance
 
 
+def _set_flag(_event: vlc.Event, flag: threading.Event) -> None:
+    flag.set()
+
+
+class _Native:
+    """One clip's libvlc player and everything VLC may call back into, but never the clip itself.
+
+    From creation until ``close`` VLC may call the event handler and the frame callbacks at any time;
+    ctypes frees a callback with its Python object and VLC calling a freed one crashes the process.
+    So every open one is held in ``_OPEN`` rather than by its clip: a clip dropped without release()
+    leaks its decoder instead of crashing, and a released clip leaves nothing behind.
+    """
+
+    def __init__(self, player: vlc.MediaPlayer, frames: FrameBuffers) -> None:
+        self.player = player
+        # Not player.event_manager(): python-vlc memoizes that in a class-level dict keyed by the
+        # player, which would keep every player and event manager ever made.
+        self.events = vlc.libvlc_media_player_event_manager(player)
+        self.frames = frames
+        self.callbacks: tuple[object, ...] = ()
+
+    def close(self) -> None:
+        self.player.stop()  # joins VLC's threads: no callback runs after this
+        for event_type in _EVENTS:
+            self.events.event_detach(event_type)
+        if self.callbacks:
+            self.player.video_set_callbacks(None, None, None, None)
+            self.player.video_set_format_callbacks(None, None)
+        self.player.release()
+        self.frames.drop()
+        self.callbacks = ()
+        _OPEN.discard(self)
+
+
+_OPEN: set[_Native] = set()
+_EVENTS = {
+    vlc.EventType.MediaPlayerPlaying: "playing",
+    vlc.EventType.MediaPlayerEndReached: "ended",
+    vlc.EventType.MediaPlayerEncounteredError: "error",
+}
+
+
+def live_clips() -> int:
+    """Clips whose libvlc player is still open (created and not yet released)."""
+    return len(_OPEN)
+
+
 class VideoClip:
     """One video, ready to play. Created paused at its start (``:start-paused``) so that ``play``
     only has to resume: this is what keeps the switch between two ads within a frame.
 
     Callback mode (``box`` given): VLC scales into a BGRA buffer that fits ``box``; ``latest`` hands
     the newest displayed frame to the main thread. Window mode (``xwindow`` given): VLC draws itself.
+    ``release`` must be called once the clip is done with (it is safe to call twice).
     """
 
     def __init__(
@@ -121,89 +167,67 @@ class VideoClip:
         self.path = path
         self.info = info
         self.size = fit_size((info.width, info.height), box) if box else (info.width, info.height)
-        self._lock = threading.Lock()
-        self._back: BGRA | None = None
-        # Three display buffers: one published, one the main thread is drawing, one being filled.
-        self._ring: list[BGRA] = []
-        self._published = -1
-        self._in_use = -1
-        self.frames_displayed = 0
-        self.first_frame_mono: float | None = None
-        self.last_frame_mono: float | None = None
         self.resumed_mono: float | None = None
         self.playing = threading.Event()
         self.ended = threading.Event()
         self.error = threading.Event()
-        self._player = instance.media_player_new()
-        media = instance.media_new_path(str(path))
-        media.add_option(":start-paused")
-        self._player.set_media(media)
-        media.release()
-        if xwindow is not None:
-            self._player.set_xwindow(xwindow)
-        else:
-            self._install_callbacks()
-        events = self._player.event_manager()
-        events.event_attach(vlc.EventType.MediaPlayerPlaying, self._on_event, "playing")
-        events.event_attach(vlc.EventType.MediaPlayerEndReached, self._on_event, "ended")
-        events.event_attach(vlc.EventType.MediaPlayerEncounteredError, self._on_event, "error")
-        if self._player.play() != 0:
-            raise MediaError(f"VLC refused to open video file {path}.")
+        self._frames = FrameBuffers(self.size)
+        native = _Native(instance.media_player_new(), self._frames)
+        _OPEN.add(native)
+        self._native: _Native | None = native
+        try:
+            player = native.player
+            media = instance.media_new_path(str(path))
+            media.add_option(":start-paused")
+            player.set_media(media)
+            media.release()
+            if xwindow is not None:
+                player.set_xwindow(xwindow)
+            else:
+                self._install_callbacks(native)
+            flags = {"playing": self.playing, "ended": self.ended, "error": self.error}
+            for event_type, name in _EVENTS.items():
+                native.events.event_attach(event_type, _set_flag, flags[name])
+            if player.play() != 0:
+                raise MediaError(f"VLC refused to open video file {path}.")
+        except BaseException:
+            self.release()
+            raise
 
-    # -- VLC threads -------------------------------------------------------------------------
-    def _install_callbacks(self) -> None:
-        # Keep references: ctypes callbacks freed while VLC still holds them crash the process.
-        self._cb_format = _FormatCb(self._format)
-        self._cb_lock = vlc.CallbackDecorators.VideoLockCb(self._lock_cb)
-        self._cb_unlock = vlc.CallbackDecorators.VideoUnlockCb(self._unlock_cb)
-        self._cb_display = vlc.CallbackDecorators.VideoDisplayCb(self._display_cb)
-        self._player.video_set_callbacks(self._cb_lock, self._cb_unlock, self._cb_display, None)
-        self._player.video_set_format_callbacks(
-            ctypes.cast(self._cb_format, vlc.CallbackDecorators.VideoFormatCb), None
-        )
+    @staticmethod
+    def _install_callbacks(native: _Native) -> None:
+        frames = native.frames
+        fmt = _FormatCb(frames.format)
+        lock = vlc.CallbackDecorators.VideoLockCb(frames.lock_picture)
+        unlock = vlc.CallbackDecorators.VideoUnlockCb(frames.unlock_picture)
+        display = vlc.CallbackDecorators.VideoDisplayCb(frames.display)
+        native.callbacks = (fmt, lock, unlock, display)
+        native.player.video_set_callbacks(lock, unlock, display, None)
+        native.player.video_set_format_callbacks(ctypes.cast(fmt, vlc.CallbackDecorators.VideoFormatCb), None)
 
-    def _format(self, _opaque: Any, chroma: int, width: Any, height: Any, pitches: Any, lines: Any) -> int:
-        w, h = self.size
-        ctypes.memmove(chroma, b"RV32", 4)
-        width[0], height[0], pitches[0], lines[0] = w, h, w * 4, h
-        with self._lock:
-            self._back = np.zeros((h, w, 4), np.uint8)
-            self._ring = [np.zeros((h, w, 4), np.uint8) for _ in range(3)]
-            self._published = self._in_use = -1
-        return 1
+    def _player(self) -> vlc.MediaPlayer:
+        if self._native is None:
+            raise RuntimeError(f"the clip of {self.path} was already released")
+        return self._native.player
 
-    def _lock_cb(self, _opaque: Any, planes: Any) -> None:
-        assert self._back is not None
-        planes[0] = self._back.ctypes.data
-        return None
+    @property
+    def frames_displayed(self) -> int:
+        return self._frames.displayed
 
-    def _unlock_cb(self, _opaque: Any, _picture: Any, _planes: Any) -> None:
-        return None
+    @property
+    def first_frame_mono(self) -> float | None:
+        return self._frames.first_mono
 
-    def _display_cb(self, _opaque: Any, _picture: Any) -> None:
-        # Copy at display time (not decode time) so the main thread shows each frame when it is due.
-        now = time.monotonic()
-        with self._lock:
-            if self._back is None or not self._ring:
-                return
-            free = next(i for i in range(3) if i not in (self._published, self._in_use))
-        np.copyto(self._ring[free], self._back)  # outside the lock: the main thread never reads `free`
-        with self._lock:
-            self._published = free
-            self.frames_displayed += 1
-            if self.first_frame_mono is None:
-                self.first_frame_mono = now
-            self.last_frame_mono = now
-
-    def _on_event(self, _event: vlc.Event, kind: str) -> None:
-        {"playing": self.playing, "ended": self.ended, "error": self.error}[kind].set()
+    @property
+    def last_frame_mono(self) -> float | None:
+        return self._frames.last_mono
 
     # -- main thread -------------------------------------------------------------------------
     def play(self) -> None:
         """Resume from the prepared pause; calling it again is harmless."""
         if self.resumed_mono is None:
             self.resumed_mono = time.monotonic()
-            self._player.set_pause(0)
+            self._player().set_pause(0)
 
     def expected_end_mono(self) -> float | None:
         """When the last frame's period ends, extrapolated from the frames shown so far."""
@@ -217,37 +241,40 @@ class VideoClip:
 
         The array stays untouched by VLC until the next call, so it can be drawn without a copy.
         """
-        with self._lock:
-            if self.frames_displayed <= seen or self._published < 0:
-                return None
-            self._in_use = self._published
-            return self.frames_displayed, self._ring[self._in_use]
+        return self._frames.latest(seen)
 
     def has_picture(self) -> bool:
         """In window mode VLC reports no frames to us; an open video output is the sign."""
-        return self.frames_displayed > 0 or self._player.has_vout() > 0
+        return self.frames_displayed > 0 or self._player().has_vout() > 0
 
     def time_s(self) -> float:
-        return max(0.0, self._player.get_time() / 1000.0)
+        return max(0.0, self._player().get_time() / 1000.0)
 
     def length_s(self) -> float:
-        length = self._player.get_length()
+        length = self._player().get_length()
         return length / 1000.0 if length > 0 else self.info.duration_s
 
     def set_notice(self, text: str) -> None:
         """The privacy notice as a VLC marquee: in window mode VLC covers anything pygame draws."""
-        self._player.video_set_marquee_string(vlc.VideoMarqueeOption.Text, text)
-        self._player.video_set_marquee_int(vlc.VideoMarqueeOption.Position, 8 | 2)  # bottom right
+        player = self._player()
+        player.video_set_marquee_string(vlc.VideoMarqueeOption.Text, text)
+        player.video_set_marquee_int(vlc.VideoMarqueeOption.Position, 8 | 2)  # bottom right
         # Marquee sizes are in source pixels: scale with the video so the notice stays discreet.
-        self._player.video_set_marquee_int(vlc.VideoMarqueeOption.Size, max(8, self.info.height // 40))
-        self._player.video_set_marquee_int(vlc.VideoMarqueeOption.Opacity, 200)
-        self._player.video_set_marquee_int(vlc.VideoMarqueeOption.Enable, 1)
+        player.video_set_marquee_int(vlc.VideoMarqueeOption.Size, max(8, self.info.height // 40))
+        player.video_set_marquee_int(vlc.VideoMarqueeOption.Opacity, 200)
+        player.video_set_marquee_int(vlc.VideoMarqueeOption.Enable, 1)
 
     def snapshot(self, path: Path) -> bool:
         """VLC's own copy of the picture it shows (window mode, where pygame cannot read it)."""
-        return self._player.video_take_snapshot(0, str(path), 0, 0) == 0
+        return self._player().video_take_snapshot(0, str(path), 0, 0) == 0
+
+    @property
+    def released(self) -> bool:
+        return self._native is None
 
     def release(self) -> None:
-        # stop() joins VLC's threads; after it no callback can touch our buffers.
-        self._player.stop()
-        self._player.release()
+        """Stop VLC (joining its threads), detach every callback, free the player and the frame
+        buffers. Nothing VLC or python-vlc holds refers to the clip afterwards; calling it again is a no-op."""
+        native, self._native = self._native, None
+        if native is not None:
+            native.close()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -12,10 +14,12 @@ import pygame
 import pytest
 from skimage import data
 
-from signage.domain import Ad, MediaKind, PlayOutcome
+from signage.domain import Ad, AudienceSnapshot, Decision, MediaKind, PlayOutcome, PlayRecord
+from signage.loop import LoopConfig, SlotLoop
 from signage.playback.base import PlayResult
 from signage.playback.pygame_player import PygamePlayer
 from signage.settings import DisplaySettings
+from signage.store.fake import FakePlaySink
 
 
 class Clock:
@@ -122,6 +126,57 @@ def test_broken_video_is_skipped_with_a_reason_and_the_picture_stays(
     assert np.array_equal(_rgb(tmp_path / "before.png"), _rgb(tmp_path / "after.png"))
 
 
+class WallClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def now_utc(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@pytest.mark.parametrize("name", ["corrupt", "missing"])
+def test_a_skipped_video_is_logged_once_between_the_player_and_the_loop(
+    clips: dict[str, Path], coffee: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    """The real player under the real loop; a catalog reload gives the ad a second, equally vain, chance."""
+    caplog.set_level(logging.INFO)
+    broken = _ad(name, clips.get(name, tmp_path / "missing.mp4"))
+    still = _ad("coffee", coffee, MediaKind.IMAGE, 0.05)
+    version = [0]
+
+    def decide(_a: AudienceSnapshot, _h: Sequence[PlayRecord], _n: datetime, out: frozenset[str]) -> Decision:
+        return Decision(still if name in out else broken, "test", "")
+
+    sink = FakePlaySink()
+    player = PygamePlayer(DisplaySettings(privacy_notice=False), headless=True)  # on the wall clock
+    loop = SlotLoop(
+        LoopConfig(screen_id="s1", lead_s=0.02),
+        player,
+        sink,
+        lambda: AudienceSnapshot.unknown(time.monotonic()),
+        decide,
+        WallClock(),
+        catalog_version=lambda: version[0],
+    )
+
+    def skipped() -> int:
+        return sum(p.outcome is PlayOutcome.SKIPPED for p in sink.plays.values())
+
+    deadline = time.monotonic() + 10.0
+    try:
+        while skipped() < 2 and time.monotonic() < deadline:
+            loop.step()
+            if skipped() == 1 and version[0] == 0 and any(p.ad_id == "coffee" for p in sink.plays.values()):
+                version[0] = 1
+            time.sleep(0.003)
+    finally:
+        player.close()
+    assert skipped() == 2
+    reports = [r for r in caplog.records if "skipped" in r.getMessage()]
+    assert len(reports) == 1, [r.getMessage() for r in reports]
+    assert reports[0].levelno == logging.WARNING and name in reports[0].getMessage()
+
+
 def test_unreadable_image_is_skipped(player: PygamePlayer, tmp_path: Path) -> None:
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not a png at all")
@@ -156,7 +211,9 @@ def test_standby_follows_the_live_catalog_and_an_edited_slide(clock: Clock, tmp_
     slide = tmp_path / "standby.png"
     cv2.imwrite(str(slide), np.full((90, 160, 3), (0, 0, 200), np.uint8))  # red (BGR)
     current: list[Path | None] = [slide]
-    p = PygamePlayer(DisplaySettings(privacy_notice=False), standby=lambda: current[0], headless=True, clock=clock)
+    p = PygamePlayer(
+        DisplaySettings(privacy_notice=False), standby=lambda: current[0], headless=True, clock=clock
+    )
 
     def centre() -> np.ndarray:
         p.show_standby(10.0)
