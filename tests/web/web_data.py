@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from signage.domain import AudienceSnapshot, Track
+from signage.domain import AudienceSnapshot, Emotion, Track
 from signage.impressions import ImpressionAccumulator
 from signage.impressions.sink import write_impression
 from signage.store.engine import make_engine
@@ -29,10 +29,24 @@ PLAN = (("acme", "summer-cola", "cola", 6, 2), ("bolt", "run-fast", "shoes", 4, 
 ODD_CAMPAIGNS = ("spring/2026", "été-лето", '=HYPERLINK("http://evil")')
 
 
+# The expression each viewer shows: the dashboard draws its happy-share chart only when emotion was measured.
+HAPPY = tuple(0.9 if e == Emotion.HAPPY else 0.1 / 6 for e in Emotion)
+
+
 def _impression(play_id: str, viewers: int):
     acc = ImpressionAccumulator(play_id, threshold_s=1.0, started_mono=0.0)
     tracks = tuple(
-        Track(i, 0.0, 5.0, 5.0, 2.0 if i <= viewers else 0.3, False, age_years=30, p_female=0.9)
+        Track(
+            i,
+            0.0,
+            5.0,
+            5.0,
+            2.0 if i <= viewers else 0.3,
+            False,
+            age_years=30,
+            p_female=0.9,
+            emotion_probs=HAPPY,
+        )
         for i in range(1, viewers + 2)
     )
     acc.observe(AudienceSnapshot(5.0, True, tracks))
