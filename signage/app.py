@@ -34,6 +34,7 @@ from signage.catalog import catalog_reloader
 from signage.domain import AudienceSnapshot, Catalog
 from signage.feed import open_feed
 from signage.impressions.observer import ImpressionObserver
+from signage.impressions.occupancy import OccupancyObserver
 from signage.loop import LoopConfig, PlayObserver, SlotLoop
 from signage.playback.base import Player
 from signage.programme import Programme
@@ -233,6 +234,7 @@ def _build_loop(
             threshold_s=settings.impressions.viewer_threshold_s,
             before_window_s=settings.impressions.before_window_s,
         ),
+        OccupancyObserver(store, settings.screen_id, clock.now_utc, clock.monotonic),  # where people stand
         *systemd_observers(lambda: None if camera is None else camera.status().online, clock.monotonic),
         *([feed] if feed is not None else []),  # the live audience feed (signage.feed)
     ]

@@ -105,6 +105,9 @@ class Track:
     p_minor: float | None = None
     possible_minor: bool = False
     samples: int = 0  # how many classifications were pooled
+    # Metres to the side of the camera's axis (positive: the image's right), from the face's centre
+    # and its distance; None with the distance (signage.audience.geometry).
+    lateral_m: float | None = None
 
     def band_probabilities(self) -> dict[AgeBand, float]:
         """P(age band) from the pooled age estimate and spread (a normal approximation)."""

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from classifier.types import FaceAttributes, FaceObservation
+from signage.audience import geometry
 from signage.audience.association import assign
 from signage.audience.config import TrackerConfig
 from signage.audience.pooling import AttributePool, PooledAttributes, check_attributes
@@ -143,6 +144,17 @@ class Tracker:
             if s.hits >= self.config.confirm_hits
         )
         return AudienceSnapshot(at_mono=now_mono, known=True, tracks=tracks)
+
+    def current_faces(self) -> tuple[tuple[int | None, FaceObservation], ...]:
+        """Each face matched in the latest update, with its track id (None: not yet a confirmed person).
+
+        For the installer's view, which draws the boxes; the faces are this frame's, kept in memory.
+        """
+        return tuple(
+            (s.track_id if s.hits >= self.config.confirm_hits else None, s.current)
+            for s in sorted(self._live.values(), key=lambda s: s.track_id)
+            if s.current is not None
+        )
 
     def end_all(self, now_mono: float) -> None:
         """The view changed (camera moved, a video cut or looped): nobody can be matched across it."""
@@ -269,10 +281,12 @@ class Tracker:
     def _view(self, state: _State, now: float) -> Track:
         cfg = self.config
         pooled = state.pool.summary()
-        distance = None
+        distance = lateral = None
         if self._frame_width and state.smooth_width > 0:
-            focal_px = self._frame_width / 2.0 / math.tan(math.radians(cfg.camera_hfov_deg) / 2.0)
-            distance = focal_px * cfg.face_width_m / state.smooth_width
+            distance = geometry.distance_m(
+                state.smooth_width, self._frame_width, cfg.camera_hfov_deg, cfg.face_width_m
+            )
+            lateral = geometry.lateral_m(state.cx, self._frame_width, cfg.camera_hfov_deg, distance)
         if pooled is None:
             possible_minor = cfg.unclassified_is_possible_minor
         else:
@@ -292,6 +306,7 @@ class Tracker:
             p_minor=None if pooled is None else pooled.p_minor,
             possible_minor=possible_minor,
             samples=0 if pooled is None else pooled.samples,
+            lateral_m=lateral,
         )
 
 

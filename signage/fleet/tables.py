@@ -15,7 +15,11 @@ from sqlmodel import SQLModel
 
 from signage.store.syncseq import SYNC_COLUMN
 
-MODEL_MODULES: tuple[str, ...] = ("signage.store.models", "signage.impressions.tables")
+MODEL_MODULES: tuple[str, ...] = (
+    "signage.store.models",
+    "signage.impressions.tables",
+    "signage.impressions.occupancy_table",
+)
 
 
 def synced_tables() -> tuple[sa.Table, ...]:

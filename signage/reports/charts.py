@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from signage.domain import AgeBand, Gender
+from signage.impressions.occupancy import CELL_M, DEPTH_CELLS, LATERAL_CELLS, OccupancyCell
 from signage.reports.model import WEEKDAYS, Report
 
 _BLUE = "#2f6db5"
@@ -127,12 +129,47 @@ def emotion(report: Report) -> Figure:
     return fig
 
 
+def floor_figure(cells: Sequence[OccupancyCell], title: str) -> Figure:
+    """The floor grid seen from above, the screen along the bottom edge (you stand behind it):
+    colour is minutes of presence, the number in a cell how many people stood there (once per hour)."""
+    xs, ys = list(LATERAL_CELLS), list(DEPTH_CELLS)
+    minutes = np.zeros((len(ys), len(xs)))
+    people = np.zeros((len(ys), len(xs)), dtype=int)
+    for c in cells:
+        if c.cell_x in LATERAL_CELLS and c.cell_y in DEPTH_CELLS:
+            minutes[ys.index(c.cell_y), xs.index(c.cell_x)] = c.person_s / 60.0
+            people[ys.index(c.cell_y), xs.index(c.cell_x)] = c.people
+    fig = _figure(width=6.4, height=5.2)
+    ax = fig.add_subplot()
+    extent = (xs[0] * CELL_M, (xs[-1] + 1) * CELL_M, ys[0] * CELL_M, (ys[-1] + 1) * CELL_M)
+    image = ax.imshow(minutes, origin="lower", extent=extent, cmap="YlOrRd", interpolation="nearest")
+    for row, y in enumerate(ys):
+        for col, x in enumerate(xs):
+            if people[row, col]:
+                hot = minutes[row, col] > 0.6 * max(float(minutes.max()), 1e-9)
+                ax.text(x + 0.5, y + 0.5, str(people[row, col]), ha="center", va="center", fontsize=9,
+                        color="white" if hot else "black")  # fmt: skip
+    ax.grid(color="white", linewidth=0.8)  # the ticks are whole metres: the lines are the cells
+    ax.axhline(0, color=_BLUE, linewidth=6)
+    ax.text(0, 0.08, "screen", ha="center", va="bottom", color=_BLUE, fontsize=9)
+    ax.set_xlabel("metres to the side (left and right as the camera sees them)")
+    ax.set_ylabel("metres from the screen")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, label="minutes of presence")
+    return fig
+
+
+def floor(report: Report) -> Figure:
+    return floor_figure(report.floor, "Where people stand (numbers: people per cell and hour)")
+
+
 CHARTS = (
     ("Viewers over time", over_time),
     ("Day x hour", heatmap),
     ("Per ad", per_ad),
     ("Audience", demographics),
     ("Emotional response", emotion),
+    ("Where people stand in the hours these plays ran (1 m cells, counts only)", floor),
 )
 
 

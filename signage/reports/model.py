@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from signage.domain import AgeBand, Gender
 from signage.impressions.metrics import AudienceRates
+from signage.impressions.occupancy import OccupancyCell
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -172,6 +173,8 @@ class Report:
     peaks: tuple[HeatCell, ...]  # the busiest cells by viewers, best first
     demographics: tuple[DemographicCell, ...]
     threshold_s: tuple[float, ...] = field(default=())  # viewer thresholds in force in these plays
+    # Where people stood on these screens those days (signage.reports.occupancy); only cells with someone.
+    floor: tuple[OccupancyCell, ...] = field(default=())
 
     @property
     def empty(self) -> bool:

@@ -29,6 +29,7 @@ from signage.reports.model import (
     ReportFilter,
     ScreenFigures,
 )
+from signage.reports.occupancy import floor_cells
 from signage.store.models import PLAY
 
 # A skipped ad never reached the screen, and an open play may still be cut short: neither counts.
@@ -273,6 +274,8 @@ def build_report(
     """Every figure of one report; ``costs`` maps ad_id to the catalog's cost_per_play."""
     with engine.connect() as conn:
         scans = _scan(conn, f, tz, costs or {})
+        # Where people stood on the screens, in the hours, that the report's plays ran.
+        floor = floor_cells(conn, where_clause(f, tz)) if scans.first is not None else ()
     days, heat = _fold_hours(scans.hours, tz)
     total = sum((a.figures for a in scans.ads), Figures())
     return Report(
@@ -291,6 +294,7 @@ def build_report(
         peaks=peaks(heat),
         demographics=scans.demographics,
         threshold_s=scans.thresholds,
+        floor=floor,
     )
 
 

@@ -83,6 +83,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             {"age_band": c.age_band.value, "gender": c.gender.value, "viewers": c.viewers}
             for c in report.demographics
         ],
+        "floor": [asdict(c) for c in report.floor],  # where people stand: 1 m cells, counts only
     }
 
 
@@ -140,10 +141,16 @@ def template_env() -> jinja2.Environment:
 
 
 def report_charts(report: Report) -> list[tuple[str, Callable[[Report], Figure]]]:
-    """The charts worth drawing: none for an empty report, no emotion chart when none was measured."""
+    """The charts worth drawing: none for an empty report, no emotion chart when none was measured,
+    no floor chart without occupancy counts."""
     if report.empty:
         return []
-    return [(t, draw) for t, draw in charts.CHARTS if draw is not charts.emotion or report.emotion_measured]
+    return [
+        (t, draw)
+        for t, draw in charts.CHARTS
+        if (draw is not charts.emotion or report.emotion_measured)
+        and (draw is not charts.floor or report.floor)
+    ]
 
 
 def chart_images(report: Report) -> list[tuple[str, str]]:

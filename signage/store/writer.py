@@ -1,4 +1,4 @@
-"""The one background writer for everything the player stores: plays, heartbeats, impressions.
+"""The one background writer for everything the player stores: plays, heartbeats, impressions, occupancy.
 
 Playback never waits for the database. ``play_started``/``play_ended``/``write_heartbeat``/
 ``record`` turn their argument into a ``Record`` (the rows it needs), append it to the journal on
@@ -27,6 +27,7 @@ import functools
 import itertools
 import logging
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from sqlalchemy.engine import Engine
 
 from signage.domain import Play, PlayRecord
 from signage.impressions.metrics import Impression
+from signage.impressions.occupancy import OccupancyCell
 from signage.store.base import Heartbeat
 from signage.store.engine import describe_url
 from signage.store.journal import Journal, Record, read_segment
@@ -49,7 +51,7 @@ from signage.store.sql import is_row_error, one_line, retry_delay_s, stored_tabl
 
 log = logging.getLogger(__name__)
 
-_PLAY, _BEAT, _IMPRESSION = "play", "heartbeat", "impression"
+_PLAY, _BEAT, _IMPRESSION, _OCCUPANCY = "play", "heartbeat", "impression", "occupancy"
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,20 @@ class StoreWriter:
             "impression_track": tuple(t.model_dump(exclude={"sync_seq"}) for t in tracks),
         }
         self._put(Record(_IMPRESSION, impression.play_id, rows), None)
+
+    def write_occupancy(
+        self, screen_id: str, run_id: uuid.UUID, hour: datetime, cells: tuple[OccupancyCell, ...]
+    ) -> None:
+        """Queue one hour's floor-cell totals of a player run; they overwrite the run's earlier ones."""
+        from signage.impressions.occupancy_table import occupancy_values  # see stored_tables
+
+        try:
+            rows = occupancy_values(screen_id, run_id, hour, cells)
+        except ValueError as exc:
+            self._reject(f"occupancy of {hour.isoformat()} not recorded: {exc}")
+            return
+        key = f"{screen_id}/{run_id}/{hour.isoformat()}"
+        self._put(Record(_OCCUPANCY, key, {"occupancy": rows}), None)
 
     def recent_plays(self, since: datetime) -> Sequence[PlayRecord]:
         plays: dict[str, Play] = {}

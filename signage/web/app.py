@@ -21,8 +21,10 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from signage.reports.charts import floor_figure, png_data_uri
 from signage.reports.model import FIRST_DAY, LAST_DAY, ReportFilter
-from signage.reports.query import build_report, campaign_exists, campaigns_of
+from signage.reports.occupancy import floor_cells
+from signage.reports.query import build_report, campaign_exists, campaigns_of, where_clause
 from signage.reports.render import chart_images, report_dict, template_env, to_csv
 from signage.store.models import HEARTBEAT, row_to_heartbeat
 from signage.web.auth import Auth, AuthConfig, LoginRequired
@@ -241,5 +243,19 @@ def create_app(
             rows = conn.execute(sa.select(HEARTBEAT).order_by(HEARTBEAT.c.screen_id)).all()
         beats = [row_to_heartbeat(r) for r in rows]
         return page(request, "screens.html", beats=beats, now=now())
+
+    @app.get("/admin/screens/{screen_id:path}/floor", response_class=HTMLResponse)
+    def screen_floor(request: Request, screen_id: str) -> HTMLResponse:
+        """Where people stood in front of one screen (the hours it played, last 30 days by default)."""
+        user = auth.require_user(request)
+        if not user.is_admin:
+            raise HTTPException(status_code=404, detail="not found")
+        date_from, date_to = dates(request, OVERVIEW_DAYS)
+        f = ReportFilter(screen_id=screen_id, date_from=date_from, date_to=date_to)
+        with engine.connect() as conn:
+            cells = floor_cells(conn, where_clause(f, config.tz))
+        title = f"Where people stand in front of {screen_id}"
+        chart = png_data_uri(floor_figure(cells, title)) if cells else None
+        return page(request, "screen_floor.html", screen_id=screen_id, f=f, cells=cells, chart=chart)
 
     return app
