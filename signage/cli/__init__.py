@@ -29,6 +29,9 @@ _model.register(app)
 from signage.cli import camera as _camera  # noqa: E402
 
 _camera.register(app)
+from signage.cli import install as _install  # noqa: E402
+
+_install.register(app)
 
 from signage.cli import fleet as _fleet  # noqa: E402
 
