@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup system-deps samples lint typecheck bench clean
+.PHONY: demo test check setup system-deps samples lint bench clean
 
 demo: setup samples
 	$(BIN)/signage demo
@@ -35,7 +35,12 @@ samples: setup
 
 lint: setup
 	$(BIN)/ruff check signage classifier tests bench
-	$(BIN)/mypy signage classifier
+	$(BIN)/mypy signage classifier tests
+
+# The gate: formatting, lint, types, then the suite with warnings as errors (scripts/check).
+check: setup samples
+	@scripts/ensure-postgres.sh
+	BIN=$(BIN) scripts/check $(PYTEST_ARGS)
 
 bench: setup samples
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

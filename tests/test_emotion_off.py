@@ -25,7 +25,7 @@ from signage.impressions.sink import MemoryImpressionSink
 from signage.impressions.tables import impression_rows
 from signage.reports.model import CampaignFigures, Figures, Report, ReportFilter
 from signage.reports.render import render
-from signage.settings import PerceptionSettings, Settings
+from signage.settings import DisplaySettings, PerceptionSettings, Settings
 from signage.targeting.holder import rules_reloader
 
 FACE = FaceObservation(x=200.0, y=120.0, width=120.0, height=120.0, score=0.95, yaw_deg=0.0, pitch_deg=0.0)
@@ -93,7 +93,8 @@ def test_the_notice_names_expression_only_while_it_is_estimated() -> None:
         assert "age range" in text and "gender" in text and "No images are stored." in text
     assert "expression" in on and "expression" not in off
     own = Settings(
-        display={"privacy_notice_text": "Camera in use."}, perception={"estimate_emotion": False}
+        display=DisplaySettings(privacy_notice_text="Camera in use."),
+        perception=PerceptionSettings(estimate_emotion=False),
     ).notice_text()
     assert own == "Camera in use."  # an operator's own wording is theirs
 
@@ -137,7 +138,8 @@ def test_the_player_keeps_refusing_it_on_reload(tmp_path: Path) -> None:
     path.write_text(RULES_WITHOUT_EMOTION)
     now[0] += 5.0
     reloader.check()
-    assert reloader.status.valid and [r.rule_id for r in reloader.current().rules] == ["women"]
+    status = reloader.status  # read afresh: check() changed it since the assert above
+    assert status.valid and [r.rule_id for r in reloader.current().rules] == ["women"]
 
 
 def report(classified: int) -> Report:

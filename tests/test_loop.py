@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -55,7 +56,7 @@ class Rig:
         self.clock = FakeClock()
         self.player = FakePlayer(self.clock.monotonic)
         self.sink = sink or FakePlaySink()
-        self.programme = Programme(Catalog(tuple(ads)), PolicySettings(), UTC, random.Random(5))
+        self.programme = Programme(Catalog(tuple(ads)), PolicySettings(), ZoneInfo("UTC"), random.Random(5))
         self.heartbeat = HeartbeatObserver(
             self.sink, screen_id="s1", store_id="st", camera_online=lambda: True,
             rules_status=lambda: (True, ""), now_utc=self.clock.now_utc, monotonic=self.clock.monotonic,

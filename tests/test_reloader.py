@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from signage.catalog import catalog_reloader
+from signage.domain import Catalog
 from signage.reloader import Reloader, ReloadThread
 
 ENTRY = "  - id: {id}\n    media: {media}\n    advertiser: A\n    campaign: c\n    duration_s: 3\n"
@@ -36,7 +37,7 @@ def catalog_file(tmp_path: Path) -> Path:
     return path
 
 
-def reloader(path: Path) -> Reloader:  # type: ignore[type-arg]
+def reloader(path: Path) -> Reloader[Catalog]:
     watch = catalog_reloader(path, default_image_s=8.0, clock=time.monotonic)
     assert watch.check()
     return watch

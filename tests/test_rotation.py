@@ -52,7 +52,9 @@ def test_same_seed_same_sequence() -> None:
     ads = [ad("a"), ad("b", 2.0), ad("c")]
 
     def run(seed: int) -> list[str]:
-        rng, history, out = random.Random(seed), [], []
+        rng = random.Random(seed)
+        out: list[str] = []
+        history: list[PlayRecord] = []
         for _ in range(20):
             chosen = house_rotation(ads, NOW, history, rng).ad
             assert chosen is not None

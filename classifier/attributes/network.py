@@ -26,8 +26,13 @@ MIN_AGE_SCALE = 0.3  # years; keeps the Laplace scale away from 0 so the NLL sta
 class AttributeOutputs:
     """Raw (uncalibrated) outputs of one batch, as tensors."""
 
-    def __init__(self, age_mean: torch.Tensor, age_scale: torch.Tensor, gender_logit: torch.Tensor,
-                 emotion_logits: torch.Tensor) -> None:
+    def __init__(
+        self,
+        age_mean: torch.Tensor,
+        age_scale: torch.Tensor,
+        gender_logit: torch.Tensor,
+        emotion_logits: torch.Tensor,
+    ) -> None:
         self.age_mean = age_mean  # years
         self.age_scale = age_scale  # Laplace scale b, years (std = sqrt(2) b)
         self.gender_logit = gender_logit  # > 0 means female
@@ -56,7 +61,7 @@ class AttributeNet(nn.Module):
 
     def frozen_parameters(self) -> list[nn.Parameter]:
         params = list(self.trunk._conv_stem.parameters()) + list(self.trunk._bn0.parameters())
-        for block in self.trunk._blocks[:self.frozen_blocks]:
+        for block in self.trunk._blocks[: self.frozen_blocks]:
             params += list(block.parameters())
         return params
 
@@ -67,7 +72,7 @@ class AttributeNet(nn.Module):
     def from_stem(self, feats: torch.Tensor) -> AttributeOutputs:
         t = self.trunk
         out = feats
-        for block in t._blocks[self.frozen_blocks:]:
+        for block in t._blocks[self.frozen_blocks :]:
             out = block(out)
         out = t.act(t._bn1(t._conv_head(out))).mean(dim=(2, 3))
         out = self.dropout(out)

@@ -15,7 +15,9 @@ HAPPY = (0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
 SAD = (0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
 
-def attrs(age: float = 30.0, std: float = 5.0, p_female: float = 0.8, emotions=HAPPY) -> FaceAttributes:
+def attrs(
+    age: float = 30.0, std: float = 5.0, p_female: float = 0.8, emotions: tuple[float, ...] = HAPPY
+) -> FaceAttributes:
     return FaceAttributes(age_years=age, age_std_years=std, p_female=p_female, emotion_probs=emotions)
 
 
@@ -68,7 +70,7 @@ def test_emotion_follows_the_present_with_a_half_life() -> None:
     pool.add(attrs(emotions=HAPPY), 0.0)
     pool.add(attrs(emotions=SAD), 2.0)  # one half-life later: half and half
     summary = pool.summary()
-    assert summary is not None
+    assert summary is not None and summary.emotion_probs is not None
     assert summary.emotion_probs[3] == pytest.approx(0.5)
     assert summary.emotion_probs[5] == pytest.approx(0.5)
 

@@ -30,7 +30,9 @@ class Clock:
         return self.now
 
 
-def make(script: list[list[FaceObservation]], loop: bool = False):
+def make(
+    script: list[list[FaceObservation]], loop: bool = False
+) -> tuple[FakeLatestFrame, FakeFaceDetector, FakeAttributeModel, PerceptionStage, Clock]:
     camera = FakeLatestFrame()
     detector = FakeFaceDetector(script, loop=loop)
     model = FakeAttributeModel()

@@ -88,7 +88,7 @@ def test_backoff_doubles_to_the_cap_and_resets() -> None:
     assert backoff.next_delay() == 0.5
 
 
-def test_frames_nobody_took_are_counted_as_dropped(harness_factory) -> None:
+def test_frames_nobody_took_are_counted_as_dropped(harness_factory: Callable[..., Harness]) -> None:
     h = harness_factory([Deliver(10)], gated=True)
     h.source.allow(1)
     wait_until(lambda: h.stage.status().frames_read == 1)
@@ -104,7 +104,7 @@ def test_frames_nobody_took_are_counted_as_dropped(harness_factory) -> None:
     assert h.stage.status().frames_dropped == 2  # frame 4 was taken before frame 5 replaced it
 
 
-def test_take_new_returns_only_frames_after_the_given_seq(harness_factory) -> None:
+def test_take_new_returns_only_frames_after_the_given_seq(harness_factory: Callable[..., Harness]) -> None:
     h = harness_factory([Deliver(5)], gated=True)
     assert h.stage.take_new(0, timeout_s=0.05) is None  # nothing read yet
     h.source.allow(1)
@@ -118,7 +118,7 @@ def test_take_new_returns_only_frames_after_the_given_seq(harness_factory) -> No
 
 
 def test_a_source_that_dies_and_comes_back_is_reported_once_each_way(
-    harness_factory, caplog: pytest.LogCaptureFixture
+    harness_factory: Callable[..., Harness], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="signage.camera")
     h = harness_factory([Deliver(10), Die(), RefuseOpen(3), Deliver(10)])
@@ -134,7 +134,7 @@ def test_a_source_that_dies_and_comes_back_is_reported_once_each_way(
     assert latest is not None and latest.seq == 20  # seq keeps counting across the reconnect
 
 
-def test_latest_is_none_while_the_source_is_offline(harness_factory) -> None:
+def test_latest_is_none_while_the_source_is_offline(harness_factory: Callable[..., Harness]) -> None:
     h = harness_factory([Deliver(2), Die(), RefuseOpen(1000)])
     wait_until(lambda: h.stage.status().reconnects >= 3)
     status = h.stage.status()
@@ -143,7 +143,9 @@ def test_latest_is_none_while_the_source_is_offline(harness_factory) -> None:
     assert h.waits[-1] == SETTINGS.reconnect_max_s
 
 
-def test_a_camera_that_repeats_one_picture_is_frozen(harness_factory, caplog) -> None:
+def test_a_camera_that_repeats_one_picture_is_frozen(
+    harness_factory: Callable[..., Harness], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="signage.camera")
     # 30 fps on the fake clock: 200 identical frames are 6.7 s without a new picture (limit 5 s).
     h = harness_factory([Deliver(5), Repeat(200), Deliver(5)])
@@ -155,7 +157,7 @@ def test_a_camera_that_repeats_one_picture_is_frozen(harness_factory, caplog) ->
     assert "frozen" in offline[0]
 
 
-def test_a_read_that_blocks_is_noticed_by_the_watchdog(caplog) -> None:
+def test_a_read_that_blocks_is_noticed_by_the_watchdog(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="signage.camera")
     settings = CameraSettings(frozen_after_s=0.2, reconnect_initial_s=0.01, reconnect_max_s=0.05)
     source = FakeFrameSource([Deliver(3), Stall(0.8), Deliver(3)])

@@ -87,7 +87,7 @@ def test_the_source_is_paced_and_never_repeats_a_frame() -> None:
     assert source.index == 6  # reopening continues the scene rather than restarting it
 
 
-def _faces(detector, image: np.ndarray) -> int:
+def _faces(detector: Any, image: np.ndarray) -> int:
     return len(detector.process(image).detections or [])
 
 
@@ -100,7 +100,9 @@ def detector() -> Iterator[Any]:
 
 
 @pytest.mark.slow  # importing MediaPipe alone takes seconds on a busy 2-core machine
-def test_mediapipe_finds_the_faces_of_people_looking_at_the_screen(scene: SimulatedScene, detector) -> None:
+def test_mediapipe_finds_the_faces_of_people_looking_at_the_screen(
+    scene: SimulatedScene, detector: Any
+) -> None:
     frontal, empty = [], []
     for index in range(0, int(300 * FPS), 7):
         people = scene.people(index)
@@ -117,7 +119,7 @@ def test_mediapipe_finds_the_faces_of_people_looking_at_the_screen(scene: Simula
 
 @pytest.mark.slow
 def test_every_cast_member_is_a_face_from_the_front_and_not_from_behind(
-    scene: SimulatedScene, detector
+    scene: SimulatedScene, detector: Any
 ) -> None:
     def view(cast: int, pose: Pose, distance: float) -> PersonView:
         return PersonView(0, cast, 0.5, distance, pose, False, cast % 2 == 1, False)

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from classifier.attributes import checkpoint
+from classifier.attributes.network import AttributeNet
 from classifier.attributes.online import EpochBatches, batch_seed, train_online
 from classifier.attributes.training import (
     SplitMetrics,
@@ -70,7 +71,7 @@ def _cfg(work: Path, **changes: object) -> TrainConfig:
     return replace(cfg, **changes)  # type: ignore[arg-type]
 
 
-def _fresh(cfg: TrainConfig) -> torch.nn.Module:
+def _fresh(cfg: TrainConfig) -> AttributeNet:
     torch.manual_seed(cfg.seed)  # the heads start random: the same start for every run
     return new_network(cfg)
 

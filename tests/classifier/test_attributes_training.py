@@ -55,7 +55,19 @@ def test_fer_calibration_split_keeps_class_shares() -> None:
 
 def test_age_bands_cover_the_snapshot_bands() -> None:
     assert [age_band(a) for a in (0, 12, 13, 17, 18, 24, 25, 44, 45, 64, 65, 99)] == [
-        "child", "child", "teen", "teen", "18-24", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "65+"]
+        "child",
+        "child",
+        "teen",
+        "teen",
+        "18-24",
+        "18-24",
+        "25-34",
+        "35-44",
+        "45-54",
+        "55-64",
+        "65+",
+        "65+",
+    ]
 
 
 def test_temperature_fit_recovers_a_known_overconfidence() -> None:
@@ -115,8 +127,16 @@ def test_tiny_training_run_exports_a_loadable_model_and_resumes(tmp_path: Path) 
         (fer / emotion).mkdir(parents=True)
         for i in range(8):
             cv2.imwrite(str(fer / emotion / f"{i}.jpg"), np.roll(grey, i + k, axis=1))
-    cfg = TrainConfig(utkface=utk, fer2013=tmp_path / "fer", work_dir=tmp_path / "work", epochs=1, views=2,
-                      fer_per_batch=4, utk_per_batch=4, warmup_steps=2)
+    cfg = TrainConfig(
+        utkface=utk,
+        fer2013=tmp_path / "fer",
+        work_dir=tmp_path / "work",
+        epochs=1,
+        views=2,
+        fer_per_batch=4,
+        utk_per_batch=4,
+        warmup_steps=2,
+    )
     net, result = train(cfg)
     assert (cfg.work_dir / "checkpoint.pt").is_file()
     assert result.n_utk_train > 0 and result.n_fer_train > 0
@@ -188,8 +208,9 @@ def test_emotion_label_smoothing_is_an_option() -> None:
 
     logits = torch.tensor([[8.0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 8.0, 0, 0, 0]])
     # Rows 0-1 are FER faces (emotion), row 2 a UTKFace face (age, gender).
-    out = AttributeOutputs(torch.full((3,), 30.0), torch.full((3,), 3.0), torch.zeros(3),
-                           torch.cat([logits, torch.zeros(1, 7)]))
+    out = AttributeOutputs(
+        torch.full((3,), 30.0), torch.full((3,), 3.0), torch.zeros(3), torch.cat([logits, torch.zeros(1, 7)])
+    )
     args = (2, torch.tensor([30.0]), torch.tensor([1.0]), torch.tensor([0, 3]))
     _, sharp = losses(out, *args, label_smoothing=0.0)
     _, smooth = losses(out, *args, label_smoothing=0.2)
@@ -201,15 +222,27 @@ def test_model_card_states_missed_targets_from_the_recorded_figures() -> None:
     from classifier.attributes.model_card import render
 
     group = {"n": 10, "age_mae": 4.0, "gender_accuracy": 0.95}
-    test = {"age_mae": 4.5, "gender_accuracy": 0.95, "emotion_accuracy": 0.60, "n_utkface": 20, "n_fer2013": 7,
-            "ms_per_face": 2.0, "by_age_band": {"child": {**group, "gender_accuracy": 0.7},
-                                                "65+": {**group, "age_mae": 9.5}},
-            "by_gender": {"female": group, "male": {**group, "gender_accuracy": 0.945}},
-            "by_emotion": {"happy": {"n": 7, "recall": 0.6}}}
-    entry = {"file": "f.pt", "sha256": "0" * 64, "input": {"size_px": 96, "crop": "c"},
-             "training": {"epochs": 3, "frozen_blocks": 4, "commands": ["signage train --epochs 3"]},
-             "metrics": {"calibration_split": {"age_mae": 5.0, "gender_accuracy": 0.9, "emotion_accuracy": 0.6},
-                         "held_out_test": test}}
+    test = {
+        "age_mae": 4.5,
+        "gender_accuracy": 0.95,
+        "emotion_accuracy": 0.60,
+        "n_utkface": 20,
+        "n_fer2013": 7,
+        "ms_per_face": 2.0,
+        "by_age_band": {"child": {**group, "gender_accuracy": 0.7}, "65+": {**group, "age_mae": 9.5}},
+        "by_gender": {"female": group, "male": {**group, "gender_accuracy": 0.945}},
+        "by_emotion": {"happy": {"n": 7, "recall": 0.6}},
+    }
+    entry = {
+        "file": "f.pt",
+        "sha256": "0" * 64,
+        "input": {"size_px": 96, "crop": "c"},
+        "training": {"epochs": 3, "frozen_blocks": 4, "commands": ["signage train --epochs 3"]},
+        "metrics": {
+            "calibration_split": {"age_mae": 5.0, "gender_accuracy": 0.9, "emotion_accuracy": 0.6},
+            "held_out_test": test,
+        },
+    }
     card = render(entry)
     assert "**It misses emotion accuracy**" in card
     assert "first 4 EfficientNet blocks are frozen" in card and "96 px crops, 3 epochs" in card

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -89,7 +90,7 @@ def test_the_last_will_says_offline_when_the_connection_dies_and_paho_reconnects
             _, hub, sink = mqtt_feed(screen)
             assert sub.take(1)[0].doc["status"] == "online"
             sock = sink._client.socket()
-            assert sock is not None
+            assert isinstance(sock, socket.socket)
             sock.shutdown(2)  # the connection dies without a DISCONNECT: the broker sends the will
             will = sub.take(1)[0]
             assert will.doc["status"] == "offline" and "ts" not in will.doc

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from signage.domain import AudienceSnapshot, Emotion, Track
 from signage.impressions import ImpressionAccumulator
+from signage.impressions.metrics import Impression
 from signage.impressions.tables import IMPRESSION, IMPRESSION_TRACK
 from signage.store.engine import make_engine
 from signage.store.journal import Journal
@@ -34,7 +35,7 @@ def test_migration_creates_the_model_schema_and_downgrades(tmp_path: Path) -> No
     assert not {"impression", "impression_track", "web_user"} & set(sa.inspect(engine).get_table_names())
 
 
-def _impression(play_id: str):
+def _impression(play_id: str) -> Impression:
     acc = ImpressionAccumulator(play_id, threshold_s=1.0, started_mono=0.0)
     happy = tuple(0.9 if e == Emotion.HAPPY else 0.0 for e in Emotion)
     acc.observe(

@@ -19,7 +19,7 @@ COSTS = {ad: cost for ad, (_, _, cost) in ADS.items() if cost is not None}
 
 
 def total(plays: list[GeneratedPlay], key: str) -> float:
-    values: list[float] = [float(p.impression[key]) for p in plays if p.impression]  # type: ignore[arg-type]
+    values: list[float] = [float(p.impression[key]) for p in plays if p.impression]
     return sum(values)
 
 
@@ -89,7 +89,7 @@ def test_time_series_and_heatmap_are_in_store_local_time(generated: GeneratedDb)
     viewers: Counter[tuple[int, int]] = Counter()
     for p in plays:
         at = p.started_at.astimezone(PARIS)
-        viewers[(at.weekday(), at.hour)] += int(p.impression["viewers"]) if p.impression else 0  # type: ignore[call-overload]
+        viewers[(at.weekday(), at.hour)] += int(p.impression["viewers"]) if p.impression else 0
     best = max(viewers.values())
     assert report.peaks[0].viewers == best
     assert (report.peaks[0].weekday, report.peaks[0].hour) in {k for k, v in viewers.items() if v == best}

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from report_data import ADS, GeneratedDb
 
-from signage.reports.model import ReportFilter
+from signage.reports.model import Report, ReportFilter
 from signage.reports.query import build_report
 from signage.reports.render import render
 
@@ -22,7 +22,7 @@ COSTS = {ad: cost for ad, (_, _, cost) in ADS.items() if cost is not None}
 
 
 @pytest.fixture(scope="module")
-def report(generated: GeneratedDb):
+def report(generated: GeneratedDb) -> Report:
     return build_report(
         generated.engine,
         ReportFilter(advertiser="acme"),
@@ -32,7 +32,7 @@ def report(generated: GeneratedDb):
     )
 
 
-def test_json_holds_the_same_figures(report) -> None:
+def test_json_holds_the_same_figures(report: Report) -> None:
     doc = json.loads(render(report, "json"))
     assert doc["total"]["plays"] == report.total.plays
     assert doc["total"]["viewers"] == report.total.viewers
@@ -43,7 +43,7 @@ def test_json_holds_the_same_figures(report) -> None:
     assert doc["filter"]["advertiser"] == "acme"
 
 
-def test_csv_rows_per_level(report) -> None:
+def test_csv_rows_per_level(report: Report) -> None:
     rows = list(csv.DictReader(io.StringIO(render(report, "csv").decode())))
     levels = [r["level"] for r in rows]
     assert levels.count("total") == 1 and levels.count("ad") == 3 and levels.count("campaign") == 2
@@ -53,7 +53,7 @@ def test_csv_rows_per_level(report) -> None:
     assert chips["cpm_viewers"] == ""  # no cost in the catalog: no CPM, not zero
 
 
-def test_html_embeds_png_charts_and_the_figures(report) -> None:
+def test_html_embeds_png_charts_and_the_figures(report: Report) -> None:
     html = render(report, "html").decode()
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
     assert len(images) == 5
@@ -74,13 +74,13 @@ def test_html_escapes_names_from_the_database(generated: GeneratedDb) -> None:
     assert "No plays match" in html
 
 
-def test_pdf_has_a_summary_page_and_one_page_per_chart(report) -> None:
+def test_pdf_has_a_summary_page_and_one_page_per_chart(report: Report) -> None:
     pdf = render(report, "pdf")
     assert pdf.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 6
 
 
-def test_unknown_format_is_refused_in_words(report) -> None:
+def test_unknown_format_is_refused_in_words(report: Report) -> None:
     with pytest.raises(ValueError, match="unknown report format 'xls'"):
         render(report, "xls")
 

@@ -77,7 +77,8 @@ def test_restoring_the_file_in_force_clears_the_error(tmp_path: Path) -> None:
     assert not holder.status.valid
     write(path, GOOD, 3_000_000_000)  # back to the content in force
     holder.check()
-    assert holder.status.valid and holder.status.error == ""
+    status = holder.status  # read afresh: check() changed it since the assert above
+    assert status.valid and status.error == ""
     assert holder.current() is first  # nothing recompiled
 
 

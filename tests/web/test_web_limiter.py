@@ -83,7 +83,7 @@ def test_user_and_address_limits_are_separate(web_engine: sa.Engine) -> None:
 
 def test_a_busy_password_gate_answers_at_once_and_counts_nothing(web_engine: sa.Engine) -> None:
     client = client_for(web_engine, login_attempts=1, concurrent_password_checks=1)
-    gate: HashGate = client.app.state.auth.gate  # type: ignore[attr-defined]
+    gate: HashGate = client.app.state.auth.gate
     assert gate.enter()  # another login is being checked
     try:
         r = client.post("/login", data={"username": "bob", "password": "x", "csrf_token": csrf_of(client)})

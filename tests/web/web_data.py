@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from signage.domain import AudienceSnapshot, Emotion, Track
 from signage.impressions import ImpressionAccumulator
+from signage.impressions.metrics import Impression
 from signage.impressions.sink import write_impression
 from signage.store.engine import make_engine
 from signage.store.migrate import upgrade
@@ -33,7 +34,7 @@ ODD_CAMPAIGNS = ("spring/2026", "été-лето", '=HYPERLINK("http://evil")')
 HAPPY = tuple(0.9 if e == Emotion.HAPPY else 0.1 / 6 for e in Emotion)
 
 
-def _impression(play_id: str, viewers: int):
+def _impression(play_id: str, viewers: int) -> Impression:
     acc = ImpressionAccumulator(play_id, threshold_s=1.0, started_mono=0.0)
     tracks = tuple(
         Track(
