@@ -77,6 +77,9 @@ class Emotion(enum.StrEnum):
 
 EMOTIONS: tuple[Emotion, ...] = tuple(Emotion)
 
+# The ad id of the loop's standby slot (an empty catalog, nothing playable): no ad, no impression, no event.
+STANDBY_ID = "standby"
+
 
 def _normal_cdf(x: float, mean: float, std: float) -> float:
     if math.isinf(x):

@@ -66,6 +66,7 @@ def test_a_vanished_socket_is_reported_once_and_never_raises(
     with caplog.at_level(logging.WARNING):
         assert not notifier.notify("WATCHDOG=1")
         assert not notifier.notify("WATCHDOG=1")
+    notifier.close()
     assert sum("cannot notify systemd" in r.message for r in caplog.records) == 1
 
 
@@ -187,5 +188,7 @@ def test_the_observer_is_built_from_systemds_environment(tmp_path: Path) -> None
         assert observer.ping_every_s == 2.0
         observer.play_started(play(), UNKNOWN)
         assert server.receive(1.0)[:3] == ["READY=1", "STATUS=playing, no camera", "WATCHDOG=1"]
+        assert isinstance(observer.notifier, SdNotifier)
+        observer.notifier.close()
     finally:
         server.close()

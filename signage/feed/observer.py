@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from signage.domain import AudienceSnapshot, Play, Track
+from signage.domain import STANDBY_ID, AudienceSnapshot, Play, Track
 from signage.feed.messages import (
     TRACK_ENTER,
     TRACK_LEAVE,
@@ -32,8 +32,6 @@ from signage.feed.messages import (
     play_start_message,
     track_message,
 )
-
-STANDBY_ID = "standby"  # the loop's standby slot: no ad, so no play event
 
 
 class FeedQueue(Protocol):

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from signage.domain import AudienceSnapshot, Play, PlayOutcome
+from signage.domain import STANDBY_ID, AudienceSnapshot, Play, PlayOutcome
 from signage.impressions.metrics import DEFAULT_VIEWER_THRESHOLD_S, ImpressionAccumulator, SnapshotWindow
 from signage.impressions.sink import ImpressionSink
 
 log = logging.getLogger(__name__)
-
-STANDBY_ID = "standby"  # the loop's standby slot: no ad, so no impression
 
 
 class ImpressionObserver:

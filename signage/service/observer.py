@@ -13,8 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from signage.domain import AudienceSnapshot, Play
-from signage.loop import STANDBY_ID
+from signage.domain import STANDBY_ID, AudienceSnapshot, Play
 from signage.service.notify import Notifier, notifier_from_env, watchdog_period_s
 
 log = logging.getLogger(__name__)
