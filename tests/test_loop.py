@@ -6,12 +6,13 @@ import itertools
 import random
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from signage.clock import FakeClock
 from signage.domain import Ad, AudienceSnapshot, Catalog, MediaKind, PlayOutcome, Track
 from signage.loop import LoopConfig, SlotLoop
 from signage.playback.fake import FakePlayer
@@ -21,17 +22,6 @@ from signage.status import HeartbeatObserver
 from signage.store.fake import FakePlaySink
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def now_utc(self) -> datetime:
-        return START + timedelta(seconds=self.t - 1000.0)
 
 
 def make_ad(tmp_path: Path, ad_id: str, *, exists: bool = True, **kw: object) -> Ad:
@@ -53,7 +43,7 @@ class Rig:
         audience: Callable[[], AudienceSnapshot] = adult,
         sink: FakePlaySink | None = None,
     ) -> None:
-        self.clock = FakeClock()
+        self.clock = FakeClock(start_utc=START)
         self.player = FakePlayer(self.clock.monotonic)
         self.sink = sink or FakePlaySink()
         self.programme = Programme(Catalog(tuple(ads)), PolicySettings(), ZoneInfo("UTC"), random.Random(5))
@@ -67,10 +57,10 @@ class Rig:
         )  # fmt: skip
 
     def run_for(self, seconds: float, tick: float = 0.1) -> None:
-        end = self.clock.t + seconds
-        while self.clock.t < end:
+        end = self.clock.monotonic() + seconds
+        while self.clock.monotonic() < end:
             self.loop.step()
-            self.clock.t += tick
+            self.clock.advance(tick)
 
 
 def test_plays_are_recorded_start_to_end(tmp_path: Path) -> None:
@@ -207,7 +197,7 @@ def test_a_failing_step_shows_standby_is_reported_once_and_the_loop_goes_on(
     ticking = rig.clock.monotonic
 
     def advancing() -> float:  # every look at the clock moves it on: slots end without sleeping
-        rig.clock.t += 0.05
+        rig.clock.advance(0.05)
         return ticking()
 
     rig.clock.monotonic = advancing  # type: ignore[method-assign]

@@ -6,12 +6,13 @@ import logging
 import os
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from signage.clock import FakeClock
 from signage.domain import Ad, AudienceSnapshot, Catalog, MediaKind, Play
 from signage.loop import LoopConfig, SlotLoop
 from signage.playback.fake import FakePlayer
@@ -30,17 +31,6 @@ from signage.testing.fake_systemd import NotifySocket, Supervisor
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 UNKNOWN = AudienceSnapshot.unknown(0.0)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def now_utc(self) -> datetime:
-        return START + timedelta(seconds=self.t - 1000.0)
 
 
 def play(ad_id: str = "a") -> Play:
@@ -93,13 +83,13 @@ def test_stopping_is_sent_where_systemd_listens(tmp_path: Path) -> None:
 
 
 def test_ready_once_status_on_transitions_pings_at_most_every_half_period() -> None:
-    clock, notifier = FakeClock(), FakeNotifier()
+    clock, notifier = FakeClock(start_utc=START), FakeNotifier()
     online = [True]
     observer = SystemdObserver(notifier, clock.monotonic, 10.0, lambda: online[0])
     known = AudienceSnapshot(at_mono=0.0, known=True, tracks=())
     observer.play_started(play(), known)
     for _ in range(40):  # 20 s of samples every 0.5 s
-        clock.t += 0.5
+        clock.advance(0.5)
         observer.audience_sample(known)
     online[0] = False
     observer.audience_sample(UNKNOWN)
@@ -134,7 +124,7 @@ def test_supervisor_rules() -> None:
 
 def test_watchdog_kills_and_restarts_a_loop_that_stops_notifying(tmp_path: Path) -> None:
     """The whole loop on fakes sends real datagrams; systemd's decision is taken on the same fake clock."""
-    clock, watchdog_s, tick = FakeClock(), 30.0, 0.1
+    clock, watchdog_s, tick = FakeClock(start_utc=START), 30.0, 0.1
     media = tmp_path / "a.mp4"
     media.write_bytes(b"x")
     ads = (
@@ -148,33 +138,33 @@ def test_watchdog_kills_and_restarts_a_loop_that_stops_notifying(tmp_path: Path)
         LoopConfig(screen_id="s1"), FakePlayer(clock.monotonic), FakePlaySink(), lambda: UNKNOWN,
         Programme(Catalog(ads), PolicySettings(), ZoneInfo("UTC"), random.Random(1)).decide, clock, [observer],
     )  # fmt: skip
-    supervisor = Supervisor(watchdog_s=watchdog_s, start_timeout_s=120.0, started_mono=clock.t)
+    supervisor = Supervisor(watchdog_s=watchdog_s, start_timeout_s=120.0, started_mono=clock.monotonic())
 
     def deliver() -> None:
         for message in server.receive():
-            supervisor.receive(message, clock.t)
+            supervisor.receive(message, clock.monotonic())
 
     try:
         # Two minutes of a healthy loop: several plays, and systemd never decides to restart.
         for _ in range(int(120 / tick)):
             loop.step()
             deliver()
-            assert supervisor.verdict(clock.t) is None
-            clock.t += tick
+            assert supervisor.verdict(clock.monotonic()) is None
+            clock.advance(tick)
         assert supervisor.ready_mono is not None and loop.plays_started > 10
         assert supervisor.pings >= 120 / watchdog_s
         # The loop freezes (a VLC call that never returns): time passes, the loop no longer steps.
-        frozen_at, last_ping = clock.t, supervisor.last_ping_mono
+        frozen_at, last_ping = clock.monotonic(), supervisor.last_ping_mono
         assert last_ping is not None and frozen_at - last_ping <= watchdog_s / 2 + tick
         verdict = None
         while verdict is None:
-            clock.t += tick
+            clock.advance(tick)
             deliver()
-            verdict = supervisor.verdict(clock.t)
+            verdict = supervisor.verdict(clock.monotonic())
         assert verdict == "watchdog timeout"
         assert supervisor.last_ping_mono == last_ping  # nothing came after the freeze
         # Decided WatchdogSec after the last ping, i.e. at most WatchdogSec after the freeze.
-        assert watchdog_s / 2 - tick <= clock.t - frozen_at <= watchdog_s + tick
+        assert watchdog_s / 2 - tick <= clock.monotonic() - frozen_at <= watchdog_s + tick
     finally:
         notifier.close()
         server.close()

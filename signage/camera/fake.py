@@ -1,4 +1,4 @@
-"""A scripted frame source and a manual clock, for fast tests of everything that reads a camera."""
+"""A scripted frame source, for fast tests of everything that reads a camera (the clock: signage.clock)."""
 
 from __future__ import annotations
 
@@ -10,22 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from signage.camera.base import RGBImage, SourceError
-
-
-class FakeClock:
-    """A monotonic clock that only moves when told to (thread-safe)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds
+from signage.clock import FakeClock
 
 
 @dataclass(frozen=True)

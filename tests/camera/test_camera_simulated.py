@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from signage.camera.capture import CameraStage
-from signage.camera.fake import FakeClock
 from signage.camera.scene import PersonView, Pose, SceneScript
 from signage.camera.simulated import SimulatedScene, SimulatedSource
+from signage.clock import FakeClock
 from signage.settings import CameraSettings
 
 FPS = 10.0

@@ -10,10 +10,10 @@ import pytest
 
 from signage.camera.base import NoCamera, SourceError
 from signage.camera.factory import find_webcam, open_source
-from signage.camera.fake import FakeClock
 from signage.camera.opencv_source import OpenCVSource, redact_url
 from signage.camera.pacing import Pacer
 from signage.camera.simulated import SimulatedSource
+from signage.clock import FakeClock
 from signage.settings import CameraSettings
 
 SETTINGS = CameraSettings()

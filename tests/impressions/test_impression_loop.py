@@ -4,10 +4,11 @@ play, the person watching throughout counted as a viewer of each play, in the sa
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from signage.clock import FakeClock
 from signage.domain import Ad, AudienceSnapshot, Catalog, MediaKind, PlayOutcome, Track
 from signage.impressions.observer import ImpressionObserver
 from signage.impressions.sink import MemoryImpressionSink
@@ -20,19 +21,8 @@ from signage.store.fake import FakePlaySink
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def now_utc(self) -> datetime:
-        return START + timedelta(seconds=self.t - 1000.0)
-
-
 def test_each_shown_play_gets_its_impression(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock(start_utc=START)
     ads = []
     for ad_id in ("a", "b"):
         (tmp_path / f"{ad_id}.mp4").write_bytes(b"x")
@@ -40,7 +30,7 @@ def test_each_shown_play_gets_its_impression(tmp_path: Path) -> None:
 
     def audience() -> AudienceSnapshot:
         # One person arrived at t=1000 and watches the screen the whole time; a passer-by never looks.
-        t = clock.t
+        t = clock.monotonic()
         watcher = Track(1, 1000.0, t, t - 1000.0, t - 1000.0, True, age_years=30, p_female=0.9)
         passer = Track(2, 1000.0, t, t - 1000.0, 0.0, False)
         return AudienceSnapshot(t, True, (watcher, passer))
@@ -55,10 +45,10 @@ def test_each_shown_play_gets_its_impression(tmp_path: Path) -> None:
         clock,
         [ImpressionObserver(impressions, threshold_s=1.0)],
     )
-    end = clock.t + 16.0
-    while clock.t < end:
+    end = clock.monotonic() + 16.0
+    while clock.monotonic() < end:
         loop.step()
-        clock.t += 0.1
+        clock.advance(0.1)
     completed = {p.play_id for p in sink.plays.values() if p.outcome is PlayOutcome.COMPLETED}
     assert len(completed) == 3
     by_play = {imp.play_id: imp for imp, screen, _ in impressions.recorded}
