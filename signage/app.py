@@ -17,10 +17,8 @@ import random
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -31,6 +29,7 @@ from signage.camera.base import SourceError
 from signage.camera.capture import CameraStage
 from signage.camera.factory import open_source
 from signage.catalog import catalog_reloader
+from signage.clock import Clock, SystemClock
 from signage.domain import AudienceSnapshot, Catalog
 from signage.feed import open_feed
 from signage.impressions.observer import ImpressionObserver
@@ -50,14 +49,6 @@ from signage.targeting.holder import rules_reloader
 from signage.targeting.ruleset import RuleSet
 
 log = logging.getLogger(__name__)
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def now_utc(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -203,7 +194,7 @@ def _build_loop(
     camera: CameraStage | None,
     perception: PerceptionStage | None,
     player: Player,
-    clock: SystemClock,
+    clock: Clock,
     feed: PlayObserver | None = None,
 ) -> SlotLoop:
     programme = Programme(
@@ -215,7 +206,9 @@ def _build_loop(
     )
 
     def audience() -> AudienceSnapshot:
-        return perception.snapshot() if perception is not None else AudienceSnapshot.unknown(time.monotonic())
+        return (
+            perception.snapshot() if perception is not None else AudienceSnapshot.unknown(clock.monotonic())
+        )
 
     observers: list[PlayObserver] = [
         ProgressObserver(progress, clock.now_utc),
