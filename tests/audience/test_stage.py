@@ -13,6 +13,7 @@ from classifier.types import FaceObservation
 from signage.audience import FakeAttributeModel, FakeLatestFrame, Perception, PerceptionStage, Tracker
 from signage.audience.stage import SceneCut
 from signage.camera.base import Frame
+from signage.clock import FakeClock
 
 IMAGE = np.zeros((120, 160, 3), dtype=np.uint8)
 FACE = FaceObservation(x=50.0, y=30.0, width=40.0, height=40.0, score=0.9, yaw_deg=0.0, pitch_deg=0.0)
@@ -22,22 +23,14 @@ def crop(image: np.ndarray, face: FaceObservation) -> np.ndarray:
     return np.zeros((32, 32, 3), dtype=np.uint8)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def make(
     script: list[list[FaceObservation]], loop: bool = False
-) -> tuple[FakeLatestFrame, FakeFaceDetector, FakeAttributeModel, PerceptionStage, Clock]:
+) -> tuple[FakeLatestFrame, FakeFaceDetector, FakeAttributeModel, PerceptionStage, FakeClock]:
     camera = FakeLatestFrame()
     detector = FakeFaceDetector(script, loop=loop)
     model = FakeAttributeModel()
     perception = Perception(detector, Tracker(), model, cropper=crop)
-    clock = Clock()
+    clock = FakeClock(start=100.0)
     stage = PerceptionStage(camera, perception, threading.Event(), clock=clock)
     return camera, detector, model, stage, clock
 
@@ -48,8 +41,8 @@ def test_unknown_until_a_frame_and_while_offline() -> None:
     assert stage.step() is False
     assert not stage.snapshot().known
     for seq in range(5):
-        clock.now += 0.033
-        camera.put(Frame(IMAGE, clock.now, seq))
+        clock.advance(0.033)
+        camera.put(Frame(IMAGE, clock(), seq))
         assert stage.step() is True
     snap = stage.snapshot()
     assert snap.known and snap.present == 1
@@ -62,20 +55,20 @@ def test_unknown_until_a_frame_and_while_offline() -> None:
 
 def test_a_frozen_camera_counts_as_offline() -> None:
     camera, _, _, stage, clock = make([[FACE]], loop=True)
-    camera.put(Frame(IMAGE, clock.now, 0))
+    camera.put(Frame(IMAGE, clock(), 0))
     assert stage.step()
     assert stage.snapshot().known
-    clock.now += 5.0  # the same old frame, 5 s later
+    clock.advance(5.0)  # the same old frame, 5 s later
     stage.step()
     assert not stage.snapshot().known
 
 
 def test_latest_frame_wins_and_drops_are_counted() -> None:
     camera, detector, _, stage, clock = make([[FACE]], loop=True)
-    camera.put(Frame(IMAGE, clock.now, 0))
+    camera.put(Frame(IMAGE, clock(), 0))
     stage.step()
     stage.step()  # the same frame again: not processed twice
-    camera.put(Frame(IMAGE, clock.now + 0.1, 4))  # frames 1-3 were overwritten before we looked
+    camera.put(Frame(IMAGE, clock() + 0.1, 4))  # frames 1-3 were overwritten before we looked
     stage.step()
     stats = stage.stats()
     assert stats.frames_processed == 2
@@ -90,8 +83,8 @@ def test_faces_are_classified_in_batches_not_every_frame() -> None:
     ]
     camera, _, model, stage, clock = make([two], loop=True)
     for seq in range(60):
-        clock.now += 1 / 30
-        camera.put(Frame(IMAGE, clock.now, seq))
+        clock.advance(1 / 30)
+        camera.put(Frame(IMAGE, clock(), seq))
         stage.step()
     snap = stage.snapshot()
     assert snap.present == 2
@@ -103,10 +96,10 @@ def test_faces_are_classified_in_batches_not_every_frame() -> None:
 
 def test_a_failing_frame_does_not_stop_perception() -> None:
     camera, _, _, stage, clock = make([[FACE]], loop=True)
-    camera.put(Frame(np.zeros((4, 4), dtype=np.uint8), clock.now, 0))  # not an RGB image
+    camera.put(Frame(np.zeros((4, 4), dtype=np.uint8), clock(), 0))  # not an RGB image
     assert stage.step()
     assert stage.stats().errors == 1
-    camera.put(Frame(IMAGE, clock.now + 0.03, 1))
+    camera.put(Frame(IMAGE, clock() + 0.03, 1))
     stage.step()
     assert stage.stats().frames_processed == 1
 
