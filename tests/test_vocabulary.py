@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from classifier.attributes.datasets import AGE_BANDS, age_band
 from classifier.attributes.network import EMOTIONS as MODEL_EMOTIONS
+from classifier.subjects import frames
+from signage import media
 from signage.domain import EMOTIONS, AgeBand
 
 
@@ -19,3 +21,8 @@ def test_every_age_falls_in_the_same_band_on_both_sides() -> None:
     ages = [quarter / 4 for quarter in range(4 * 110)]  # the band edges and the quarters between them
     differ = [a for a in ages if age_band(a) != AgeBand.of_age(a).value]
     assert differ == []
+
+
+def test_signage_ads_tag_reads_every_file_the_player_plays() -> None:
+    assert media.VIDEO_SUFFIXES <= frames.VIDEO_SUFFIXES
+    assert media.IMAGE_SUFFIXES <= frames.IMAGE_SUFFIXES

@@ -26,9 +26,8 @@ from classifier.subjects.types import Frame
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
-VIDEO_SUFFIXES = frozenset(
-    {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".gif"}
-)  # animated GIF banners too
+# Every suffix the player plays (signage.media; tests/test_vocabulary.py checks), and animated GIF banners.
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpeg", ".ts", ".gif"})
 _PTS = re.compile(r"pts_time:\s*([0-9.eE+-]+)")
 
 
