@@ -9,9 +9,11 @@ STAMP := $(VENV)/.installed-stamp
 demo: setup samples
 	$(BIN)/signage demo
 
+# The tests run behind the gate (scripts/check): formatting, lint and types first, then the suite
+# with warnings as errors. CI (.ci/run) runs this.
 test: setup samples
 	@scripts/ensure-postgres.sh
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	BIN=$(BIN) scripts/check $(PYTEST_ARGS)
 
 setup: system-deps $(STAMP)
 
@@ -37,10 +39,8 @@ lint: setup
 	$(BIN)/ruff check signage classifier tests bench
 	$(BIN)/mypy signage classifier tests
 
-# The gate: formatting, lint, types, then the suite with warnings as errors (scripts/check).
-check: setup samples
-	@scripts/ensure-postgres.sh
-	BIN=$(BIN) scripts/check $(PYTEST_ARGS)
+# The same gate under its own name.
+check: test
 
 bench: setup samples
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

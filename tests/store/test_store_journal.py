@@ -198,15 +198,15 @@ def test_kill_9_loses_no_record_and_repair_credits_the_progress_record(
     url = f"sqlite:///{tmp_path / 's.db'}"
     journal = tmp_path / "journal"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    child = subprocess.Popen(
+    with subprocess.Popen(  # the with closes the pipe too
         [sys.executable, "-c", _KILLED, url if database_up else AWAY_URL, str(journal), "5"],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
-    )
-    assert child.stdout is not None and child.stdout.readline().strip() == "stored"
-    child.send_signal(signal.SIGKILL)
-    child.wait(10)
+    ) as child:
+        assert child.stdout is not None and child.stdout.readline().strip() == "stored"
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
     last_id = "00000000-0000-4000-8000-000000000004"
     last_start = make_play(4).started_at
     ProgressFile(tmp_path / "progress").write(Progress(last_id, last_start + timedelta(seconds=5.5)))
