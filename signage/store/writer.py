@@ -271,10 +271,9 @@ class StoreWriter:
                     _, oldest = self._pending.popitem(last=False)
                     if oldest.journaled:
                         self._evicted = True
-                    elif oldest.record.kind == _BEAT:
-                        self._unjournaled -= 1  # a newer heartbeat always follows
-                    else:
-                        self._unjournaled -= 1
+                        continue
+                    self._unjournaled -= 1
+                    if oldest.record.kind != _BEAT:  # an old heartbeat is worthless: a newer one follows
                         self._lost += 1
                         lost += 1
                 self._cond.notify_all()
