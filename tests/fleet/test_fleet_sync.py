@@ -116,8 +116,8 @@ def test_the_link_dropping_mid_batch_loses_nothing_and_the_next_pass_resumes(
     tmp_path: Path, pg_url: str
 ) -> None:
     local = local_store(tmp_path / "a.db", 3000)
-    prepare(local, central_engine(pg_url))
     direct = central_engine(pg_url)
+    prepare(local, direct)
     target = target_name(pg_url)
 
     # Measure what one 500-row batch weighs on the wire with a throwaway screen's plays...
