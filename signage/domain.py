@@ -270,3 +270,4 @@ class Play:
     audience_known: bool = False
     present_at_start: int = 0
     watching_at_start: int = 0
+    release_id: str | None = None  # the fleet release on screen (``<group>#<number>``), if any

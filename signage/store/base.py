@@ -42,6 +42,7 @@ class Heartbeat:
     catalog_error: str = ""
     app_version: str = ""
     started_at: datetime | None = None  # when this player process started (UTC)
+    release_id: str | None = None  # the fleet release running (``<group>#<number>``), if any
 
 
 class HeartbeatSink(Protocol):

@@ -48,6 +48,8 @@ class PlayRow(SQLModel, table=True):
     audience_known: bool = False
     present_at_start: int = 0
     watching_at_start: int = 0
+    # The fleet release on screen when the play started (``<group>#<number>``); None without one.
+    release_id: str | None = Field(default=None, sa_type=sa.String(80))
     # Local change counter for the fleet sync, set by a trigger (see syncseq.py); never shipped.
     sync_seq: int | None = Field(default=None, sa_type=sa.BigInteger())
 
@@ -67,6 +69,7 @@ class HeartbeatRow(SQLModel, table=True):
     catalog_valid: bool = True
     catalog_error: str = Field(default="", sa_type=sa.Text())
     app_version: str = Field(default="", sa_type=sa.String(64))
+    release_id: str | None = Field(default=None, sa_type=sa.String(80))
     sync_seq: int | None = Field(default=None, sa_type=sa.BigInteger())
 
 
@@ -105,6 +108,7 @@ def play_values(play: Play) -> dict[str, object]:
         "audience_known": bool(play.audience_known),
         "present_at_start": int(play.present_at_start),
         "watching_at_start": int(play.watching_at_start),
+        "release_id": play.release_id,
     }
 
 
@@ -121,6 +125,7 @@ def heartbeat_values(beat: Heartbeat) -> dict[str, object]:
         "catalog_valid": bool(beat.catalog_valid),
         "catalog_error": beat.catalog_error,
         "app_version": beat.app_version,
+        "release_id": beat.release_id,
     }
 
 
@@ -143,6 +148,7 @@ def row_to_play(row: sa.Row[Any]) -> Play:
         audience_known=m["audience_known"],
         present_at_start=m["present_at_start"],
         watching_at_start=m["watching_at_start"],
+        release_id=m["release_id"],
     )
 
 
@@ -160,6 +166,7 @@ def row_to_heartbeat(row: sa.Row[Any]) -> Heartbeat:
         catalog_error=m["catalog_error"],
         app_version=m["app_version"],
         started_at=m["started_at"],
+        release_id=m["release_id"],
     )
 
 

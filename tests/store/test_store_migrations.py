@@ -57,3 +57,18 @@ def test_sync_seq_follows_commit_order_on_insert_and_update(tmp_path: Path) -> N
     with engine.connect() as conn:
         seqs: dict[str, int] = dict(conn.execute(sa.text("SELECT screen_id, sync_seq FROM heartbeat")).all())
     assert seqs == {"b": 2, "a": 3, "c": 4}
+
+
+def test_release_id_columns_come_and_go_with_0006_and_the_triggers_survive(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0006_release_id")
+    for table in (PLAY, HEARTBEAT):
+        assert schema_of(engine, table)[0]["release_id"] is True, table.name
+    downgrade(engine, "0005_occupancy")
+    assert "release_id" not in schema_of(engine, HEARTBEAT)[0]
+    beat = "INSERT INTO heartbeat VALUES (:s, 'st', '2026-01-01 00:00:00', NULL, NULL, 0, 1, '', '', NULL, 1, '')"
+    with engine.begin() as conn:
+        conn.execute(sa.text(beat), [{"s": "a"}, {"s": "b"}])
+        seqs = dict(conn.execute(sa.text("SELECT screen_id, sync_seq FROM heartbeat")).all())
+    assert seqs == {"a": 1, "b": 2}
+    engine.dispose()
