@@ -13,11 +13,12 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from signage.domain import Ad, Catalog, MediaKind
 from signage.media import MediaError, media_kind, probe_media
 from signage.reloader import Reloader
+from signage.strictmodel import StrictModel
 from signage.yamlconf import ConfigPath, load_model, no_control_characters
 
 log = logging.getLogger(__name__)
@@ -28,16 +29,12 @@ AdId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 StoredName = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(no_control_characters)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-class AutoSubject(_Strict):
+class AutoSubject(StrictModel):
     id: str
     score: Annotated[float, Field(ge=0, le=1)]
 
 
-class MediaInfo(_Strict):
+class MediaInfo(StrictModel):
     duration_s: Annotated[float, Field(ge=0)] | None = None
     width: Annotated[int, Field(ge=0)] | None = None
     height: Annotated[int, Field(ge=0)] | None = None
@@ -46,15 +43,15 @@ class MediaInfo(_Strict):
     audio: bool | None = None
 
 
-class AdEntry(_Strict):
+class AdEntry(StrictModel):
     id: AdId
     media: ConfigPath
     advertiser: StoredName
     campaign: StoredName
     title: str = ""
     description: str = ""
-    subjects: list[str] = []
-    auto_subjects: list[AutoSubject] = []
+    subjects: list[str] = Field(default=[])
+    auto_subjects: list[AutoSubject] = Field(default=[])
     restricted: bool = False
     duration_s: Annotated[float, Field(gt=0, le=3600)] | None = None
     weight: Annotated[float, Field(gt=0)] = 1.0
@@ -78,9 +75,9 @@ class AdEntry(_Strict):
         return tuple(s.id for s in self.auto_subjects)
 
 
-class CatalogFile(_Strict):
+class CatalogFile(StrictModel):
     standby: ConfigPath | None = None
-    ads: list[AdEntry] = []
+    ads: list[AdEntry] = Field(default=[])
 
     @model_validator(mode="after")
     def _unique_ids(self) -> CatalogFile:

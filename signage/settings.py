@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator
+from pydantic import AfterValidator, Field, IPvAnyNetwork, field_validator
 
+from signage.strictmodel import StrictModel
 from signage.yamlconf import (
     ConfigError,
     ConfigPath,
@@ -84,11 +85,7 @@ PRIVACY_NOTICE_NO_EMOTION = (
 )
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class CameraSettings(Strict):
+class CameraSettings(StrictModel):
     # "auto": the first webcam if one opens, else the simulated scene. Also: "simulated", "none",
     # a device index ("0"), a video file path, or an rtsp:// / http:// URL.
     source: Annotated[str, Field(min_length=1), AfterValidator(no_control_characters)] = "auto"
@@ -100,7 +97,7 @@ class CameraSettings(Strict):
     reconnect_initial_s: Annotated[float, Field(gt=0)] = 0.5  # first retry delay, doubled up to the max
 
 
-class DisplaySettings(Strict):
+class DisplaySettings(StrictModel):
     fullscreen: bool = True
     width: Annotated[int, Field(gt=0)] = 1280
     height: Annotated[int, Field(gt=0)] = 720
@@ -116,7 +113,7 @@ class DisplaySettings(Strict):
     video_output: Literal["pygame", "window"] = "pygame"
 
 
-class PerceptionSettings(Strict):
+class PerceptionSettings(StrictModel):
     enabled: bool = True
     attention_yaw_deg: Annotated[float, Field(gt=0, le=90)] = 30.0
     attention_pitch_deg: Annotated[float, Field(gt=0, le=90)] = 20.0
@@ -149,20 +146,20 @@ class PerceptionSettings(Strict):
     scene_cut_threshold: Annotated[float, Field(ge=0, le=255)] = 20.0
 
 
-class PolicySettings(Strict):
+class PolicySettings(StrictModel):
     """Operator policy that no rule file can switch off."""
 
     restricted_subjects: tuple[str, ...] = ("alcohol",)
 
 
-class ImpressionSettings(Strict):
+class ImpressionSettings(StrictModel):
     """How plays become impressions (definitions: docs/metrics.md)."""
 
     viewer_threshold_s: Annotated[float, Field(ge=0, le=60)] = 1.0
     before_window_s: Annotated[float, Field(gt=0, le=60)] = 5.0  # "just before the play"
 
 
-class WebSettings(Strict):
+class WebSettings(StrictModel):
     """The dashboard (`signage serve`)."""
 
     host: str = "127.0.0.1"
@@ -179,7 +176,7 @@ class WebSettings(Strict):
     allowed_hosts: tuple[Annotated[str, Field(min_length=1)], ...] = ("localhost", "127.0.0.1", "::1")
 
 
-class FleetSettings(Strict):
+class FleetSettings(StrictModel):
     """Shipping this screen's rows to a central PostgreSQL (`signage sync`)."""
 
     central_url: Annotated[DatabaseUrl, AfterValidator(_fits_sync_target)] = None  # postgresql+psycopg://...
@@ -212,7 +209,7 @@ def _topic_prefix(value: str) -> str:
     return value
 
 
-class FeedSettings(Strict):
+class FeedSettings(StrictModel):
     """The live audience feed (docs/audience-feed.md): anonymous events on MQTT and a local WebSocket."""
 
     # auto: on when mqtt_url is set (the demo also uses a broker answering at 127.0.0.1:1883);
@@ -237,7 +234,7 @@ class FeedSettings(Strict):
         return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
 
-class Settings(Strict):
+class Settings(StrictModel):
     screen_id: Annotated[
         str, Field(min_length=1, max_length=SCREEN_ID_MAX), AfterValidator(no_control_characters)
     ] = "screen-1"

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from classifier.subjects.types import Subject
 from signage.settings import PROJECT_ROOT
+from signage.strictmodel import StrictModel
 from signage.yamlconf import load_model
 
 DEFAULT_SUBJECTS_FILE = PROJECT_ROOT / "ads" / "subjects.yaml"
@@ -21,17 +22,13 @@ DEFAULT_SUBJECTS_FILE = PROJECT_ROOT / "ads" / "subjects.yaml"
 SubjectId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SubjectEntry(_Strict):
+class SubjectEntry(StrictModel):
     id: SubjectId
     description: Annotated[str, Field(min_length=3)]
     restricted: bool = False
 
 
-class SubjectsFile(_Strict):
+class SubjectsFile(StrictModel):
     subjects: Annotated[list[SubjectEntry], Field(min_length=1)]
 
     @model_validator(mode="after")

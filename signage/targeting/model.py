@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from signage.domain import AgeBand, Emotion, Gender
+from signage.strictmodel import StrictModel
 
 RuleId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
@@ -82,10 +83,6 @@ Window = Annotated[str, AfterValidator(_check_window), Field(examples=["07:00-10
 TargetBand = Annotated[AgeBand, AfterValidator(_check_band)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class Group(StrEnum):
     SOLO = "solo"  # exactly one person present
     COUPLE = "couple"  # exactly two people, both adults
@@ -93,7 +90,7 @@ class Group(StrEnum):
     CROWD = "crowd"  # three or more people present
 
 
-class CountRange(Strict):
+class CountRange(StrictModel):
     min: Annotated[int, Field(ge=0)] = 0
     max: Annotated[int, Field(ge=0)] | None = None
 
@@ -114,7 +111,7 @@ def _count(value: object) -> object:
     return value
 
 
-class AudienceSpec(Strict):
+class AudienceSpec(StrictModel):
     """Who must be in front of the screen. Attributes describe one person; ``people`` of them must match."""
 
     age: tuple[TargetBand, ...] = ()
@@ -143,7 +140,7 @@ class AudienceSpec(Strict):
         return self == AudienceSpec()
 
 
-class Limits(Strict):
+class Limits(StrictModel):
     per_hour: Annotated[int, Field(ge=0)] | None = None  # rolling 60 minutes
     per_day: Annotated[int, Field(ge=0)] | None = None  # store-local calendar day
 
@@ -154,23 +151,23 @@ class Limits(Strict):
         return self
 
 
-class RuleCaps(Strict):
+class RuleCaps(StrictModel):
     ad: Limits | None = None  # each ad this rule plays
     campaign: Limits | None = None  # each campaign this rule plays
 
 
-class GlobalCaps(Strict):
+class GlobalCaps(StrictModel):
     every_ad: Limits | None = None
     every_campaign: Limits | None = None
-    ads: dict[Name, Limits] = {}
-    campaigns: dict[Name, Limits] = {}
+    ads: dict[Name, Limits] = Field(default={})
+    campaigns: dict[Name, Limits] = Field(default={})
 
 
-class DateRange(Strict):
+class DateRange(StrictModel):
     from_: date | None = Field(default=None, alias="from")
     until: date | None = None
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(populate_by_name=True)
 
     @model_validator(mode="after")
     def _ordered(self) -> DateRange:
@@ -182,7 +179,7 @@ class DateRange(Strict):
         return (self.from_ is None or day >= self.from_) and (self.until is None or day <= self.until)
 
 
-class PlaySpec(Strict):
+class PlaySpec(StrictModel):
     ads: tuple[Name, ...] = ()
     campaigns: tuple[Name, ...] = ()
     subjects: tuple[Name, ...] = ()
@@ -198,7 +195,7 @@ def _windows(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
-class Rule(Strict):
+class Rule(StrictModel):
     id: RuleId
     description: str = ""
     enabled: bool = True
@@ -221,12 +218,12 @@ class Rule(Strict):
         return [value] if isinstance(value, dict) else value
 
 
-class Defaults(Strict):
+class Defaults(StrictModel):
     min_confidence: Confidence = 0.6
     min_gap_s: Annotated[float, Field(ge=0, le=86400)] = 0.0
 
 
-class Fallback(Strict):
+class Fallback(StrictModel):
     """The house rotation, optionally narrowed to some ads; nothing eligible there: every ad."""
 
     ads: tuple[Name, ...] = ()
@@ -234,9 +231,9 @@ class Fallback(Strict):
     subjects: tuple[Name, ...] = ()
 
 
-class RuleFile(Strict):
+class RuleFile(StrictModel):
     version: Literal[1] = 1
-    dayparts: dict[Name, Annotated[tuple[Window, ...], Field(min_length=1)]] = {}
+    dayparts: dict[Name, Annotated[tuple[Window, ...], Field(min_length=1)]] = Field(default={})
     defaults: Defaults = Defaults()
     caps: GlobalCaps = GlobalCaps()
     fallback: Fallback = Fallback()
