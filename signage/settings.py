@@ -176,12 +176,42 @@ class WebSettings(StrictModel):
     allowed_hosts: tuple[Annotated[str, Field(min_length=1)], ...] = ("localhost", "127.0.0.1", "::1")
 
 
+def check_server_url(value: str | None) -> str | None:
+    """``https://host[:port][/path]`` (``http://`` for a test bench): no password, query or fragment."""
+    if value is None:
+        return value
+    from urllib.parse import urlsplit
+
+    example = "e.g. https://fleet.example.com or http://127.0.0.1:8700"
+    if any(ord(c) <= 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"a server URL has no spaces or control characters; {example}")
+    try:
+        url = urlsplit(value)
+        url.port  # noqa: B018 -- raises ValueError for a port that is not a number or out of range
+    except ValueError as exc:
+        raise ValueError(f"not a server URL ({exc}); {example}") from exc
+    if url.scheme not in ("https", "http") or not url.hostname:
+        raise ValueError(f"not a server URL; write https://host[:port], {example}")
+    if url.username is not None or url.password is not None:
+        raise ValueError("a server URL holds no user or password; the screen's token is in fleet.token_file")
+    if url.query or url.fragment:
+        raise ValueError(f"a server URL has no query or fragment; {example}")
+    return value
+
+
 class FleetSettings(StrictModel):
-    """Shipping this screen's rows to a central PostgreSQL (`signage sync`)."""
+    """This screen in a fleet: releases pulled from the central server (docs/fleet.md), and
+    shipping its rows to a central PostgreSQL (`signage sync`)."""
 
     central_url: Annotated[DatabaseUrl, AfterValidator(_fits_sync_target)] = None  # postgresql+psycopg://...
     sync_interval_s: Annotated[float, Field(gt=0)] = 10.0
     sync_batch_rows: Annotated[int, Field(gt=0, le=100_000)] = 2000
+    # The central server (`signage fleet serve`); None: not in a fleet, the local catalog and rules play.
+    server_url: Annotated[str | None, Field(max_length=500), AfterValidator(check_server_url)] = None
+    # This screen's bearer token, written 0600 by `signage fleet join`; relative to data_dir.
+    token_file: ConfigPath = Path("fleet-token")
+    poll_interval_s: Annotated[float, Field(ge=5, le=86_400)] = 60.0
+    disk_budget_mb: Annotated[int, Field(ge=1, le=10_000_000)] = 2048
 
 
 def check_mqtt_url(value: str | None) -> str | None:
