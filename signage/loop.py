@@ -16,21 +16,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from signage.domain import AudienceSnapshot, Decision, Play, PlayOutcome, PlayRecord
+from signage.clock import Clock
+from signage.domain import STANDBY_ID, AudienceSnapshot, Decision, Play, PlayOutcome, PlayRecord
 from signage.playback.base import Player, PlayResult
 from signage.store.base import PlaySink
 from signage.targeting.history import PlayHistory
 
 log = logging.getLogger(__name__)
 
-STANDBY_ID = "standby"
 HISTORY_WINDOW = timedelta(hours=24)
-
-
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-
-    def now_utc(self) -> datetime: ...
 
 
 # (audience, history, now_utc, ads to leave out) -> Decision

@@ -6,10 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from signage.domain import Ad, PlayOutcome
+from signage.domain import STANDBY_ID, Ad, PlayOutcome
 from signage.playback.base import PlayResult
-
-STANDBY_ID = "standby"
 
 
 @dataclass(frozen=True)

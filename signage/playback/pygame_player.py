@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pygame
 
-from signage.domain import Ad, MediaKind, PlayOutcome
+from signage.domain import STANDBY_ID, Ad, MediaKind, PlayOutcome
 from signage.playback.base import PlayResult
 from signage.playback.frames import pin_malloc_thresholds
 from signage.playback.slides import BACKGROUND, generated_standby, load_still, privacy_badge
@@ -38,7 +38,6 @@ from signage.settings import DisplaySettings
 
 log = logging.getLogger(__name__)
 
-STANDBY_ID = "standby"
 START_TIMEOUT_S = 5.0  # a video that shows no frame by then is skipped
 OVERRUN_GRACE_S = 10.0  # a video still "playing" this long after its length has stalled
 # Resuming a prepared clip takes tens of ms before its first frame (more on a loaded machine), so
