@@ -32,6 +32,7 @@ from signage.catalog import catalog_reloader
 from signage.clock import Clock, SystemClock
 from signage.domain import AudienceSnapshot, Catalog
 from signage.feed import open_feed
+from signage.fleet.release_id import current_release
 from signage.impressions.observer import ImpressionObserver
 from signage.impressions.occupancy import OccupancyObserver
 from signage.loop import LoopConfig, PlayObserver, SlotLoop
@@ -210,6 +211,7 @@ def _build_loop(
             perception.snapshot() if perception is not None else AudienceSnapshot.unknown(clock.monotonic())
         )
 
+    release_id = current_release(settings.data_dir)  # the fleet release on screen, read by mtime
     observers: list[PlayObserver] = [
         ProgressObserver(progress, clock.now_utc),
         HeartbeatObserver(
@@ -221,6 +223,7 @@ def _build_loop(
             catalog_status=lambda: (catalog.status.valid, catalog.status.error),
             now_utc=clock.now_utc,
             monotonic=clock.monotonic,
+            release_id=release_id,
         ),
         ImpressionObserver(
             store,
@@ -246,4 +249,5 @@ def _build_loop(
         clock,
         observers,
         catalog_version=lambda: catalog.version,
+        release_id=release_id,
     )

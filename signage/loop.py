@@ -70,6 +70,7 @@ class SlotLoop:
         clock: Clock,
         observers: Sequence[PlayObserver] = (),
         catalog_version: Callable[[], int] = lambda: 0,
+        release_id: Callable[[], str | None] = lambda: None,  # the fleet release on screen
     ) -> None:
         self.config = config
         self.player = player
@@ -79,6 +80,7 @@ class SlotLoop:
         self.clock = clock
         self.observers = tuple(observers)
         self.catalog_version = catalog_version
+        self.release_id = release_id
         self._catalog_version = catalog_version()
         # Kept indexed between decisions: re-indexing a day of plays at every decision costs ms.
         self.history = PlayHistory()
@@ -225,6 +227,7 @@ class SlotLoop:
             audience_known=audience.known,
             present_at_start=audience.present,
             watching_at_start=audience.watching,
+            release_id=self.release_id(),
         )
         self.plays_started += 1
         log.debug("playing %s (%s: %s)", ad_id, decision.rule, decision.reason)

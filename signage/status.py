@@ -29,6 +29,7 @@ class HeartbeatObserver:
         now_utc: Callable[[], datetime],
         monotonic: Callable[[], float],
         every_s: float = 30.0,
+        release_id: Callable[[], str | None] = lambda: None,  # the fleet release running
     ) -> None:
         self._sink = sink
         self._screen_id, self._store_id = screen_id, store_id
@@ -37,6 +38,7 @@ class HeartbeatObserver:
         self._catalog_status = catalog_status
         self._now_utc, self._monotonic = now_utc, monotonic
         self._every_s = every_s
+        self._release_id = release_id
         self._started_at = now_utc()
         self._playing: str | None = None
         self._last_mono: float | None = None
@@ -57,6 +59,7 @@ class HeartbeatObserver:
                 catalog_error=catalog_error,
                 app_version=__version__,
                 started_at=self._started_at,
+                release_id=self._release_id(),
             )
         )
         self._last_mono = self._monotonic()
