@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from signage.domain import Ad, Catalog, MediaKind
-from signage.media import MediaError, media_kind, probe_media
+from signage.media import CatalogMediaError, media_kind, probe_media
 from signage.reloader import Reloader
 from signage.strictmodel import StrictModel
 from signage.yamlconf import ConfigPath, load_model, no_control_characters
@@ -106,7 +106,7 @@ def _resolve(base: Path, path: Path) -> Path:
 
 
 def entry_to_ad(entry: AdEntry, base: Path, *, default_image_s: float, probe: bool) -> Ad:
-    """Build the runtime Ad; raises MediaError when the media cannot be played.
+    """Build the runtime Ad; raises CatalogMediaError when the media cannot be played.
 
     Without ``probe`` the file is only required to exist and the duration comes from the entry.
     """
@@ -118,7 +118,7 @@ def entry_to_ad(entry: AdEntry, base: Path, *, default_image_s: float, probe: bo
         if kind is MediaKind.VIDEO:
             duration = info.duration_s
     elif not media.is_file():
-        raise MediaError(f"media file {media} does not exist")
+        raise CatalogMediaError(f"media file {media} does not exist")
     return declared_ad(entry, media, kind, duration, default_image_s)
 
 
@@ -155,7 +155,7 @@ def declared_catalog(path: Path, *, default_image_s: float = 8.0) -> Catalog:
         media = _resolve(base, entry.media)
         try:
             kind = media_kind(media)
-        except MediaError:
+        except CatalogMediaError:
             kind = MediaKind.VIDEO
         ads.append(declared_ad(entry, media, kind, None, default_image_s))
     standby = _resolve(base, spec.standby) if spec.standby else None
@@ -171,7 +171,7 @@ def load_catalog(path: Path, *, probe: bool = True, default_image_s: float = 8.0
     for entry in spec.ads:
         try:
             ads.append(entry_to_ad(entry, base, default_image_s=default_image_s, probe=probe))
-        except MediaError as exc:
+        except CatalogMediaError as exc:
             skipped.append(f"ad {entry.id!r} left out: {exc}")
         except OSError as exc:  # e.g. a file name too long for the file system
             skipped.append(

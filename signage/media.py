@@ -25,12 +25,12 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".m
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
 
 
-class MediaError(Exception):
+class CatalogMediaError(Exception):
     """The media cannot be shown; the message is one sentence naming the file."""
 
 
 @dataclass(frozen=True)
-class MediaInfo:
+class ProbedMediaInfo:
     kind: MediaKind
     width: int
     height: int
@@ -47,7 +47,7 @@ def media_kind(path: Path) -> MediaKind:
         return MediaKind.VIDEO
     if suffix in IMAGE_SUFFIXES:
         return MediaKind.IMAGE
-    raise MediaError(f"{path.name} has an unsupported type {suffix or '(no extension)'}")
+    raise CatalogMediaError(f"{path.name} has an unsupported type {suffix or '(no extension)'}")
 
 
 def _fourcc(code: float) -> str | None:
@@ -80,24 +80,24 @@ def _has_audio(path: Path) -> bool | None:
         return None
 
 
-def probe_media(path: Path, *, check_audio: bool = False) -> MediaInfo:
-    """Decode enough of ``path`` to know it plays; raise MediaError with one sentence if not."""
+def probe_media(path: Path, *, check_audio: bool = False) -> ProbedMediaInfo:
+    """Decode enough of ``path`` to know it plays; raise CatalogMediaError with one sentence if not."""
     kind = media_kind(path)
     if not path.is_file():
-        raise MediaError(f"media file {path} does not exist")
+        raise CatalogMediaError(f"media file {path} does not exist")
     size = path.stat().st_size
     if size == 0:
-        raise MediaError(f"media file {path} is empty")
+        raise CatalogMediaError(f"media file {path} is empty")
     if kind is MediaKind.IMAGE:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
-            raise MediaError(f"image {path} cannot be decoded (corrupt or not an image)")
+            raise CatalogMediaError(f"image {path} cannot be decoded (corrupt or not an image)")
         height, width = image.shape[:2]
-        return MediaInfo(kind, width, height, None, None, None, False, size)
+        return ProbedMediaInfo(kind, width, height, None, None, None, False, size)
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
-            raise MediaError(f"video {path} cannot be opened (corrupt or unsupported codec)")
+            raise CatalogMediaError(f"video {path} cannot be opened (corrupt or unsupported codec)")
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
         frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
@@ -105,17 +105,17 @@ def probe_media(path: Path, *, check_audio: bool = False) -> MediaInfo:
         codec = _fourcc(capture.get(cv2.CAP_PROP_FOURCC))
         ok, _ = capture.read()
         if not ok:
-            raise MediaError(f"video {path} has no decodable frames (corrupt or unsupported codec)")
+            raise CatalogMediaError(f"video {path} has no decodable frames (corrupt or unsupported codec)")
         if fps <= 0 or frames <= 0:
-            raise MediaError(f"video {path} does not report its length (corrupt or a stream)")
+            raise CatalogMediaError(f"video {path} does not report its length (corrupt or a stream)")
         capture.set(cv2.CAP_PROP_POS_FRAMES, max(frames - 2, 0))
         ok_end, _ = capture.read()
         if not ok_end:
-            raise MediaError(f"video {path} is truncated (its last frames cannot be decoded)")
+            raise CatalogMediaError(f"video {path} is truncated (its last frames cannot be decoded)")
     finally:
         capture.release()
     audio = _has_audio(path) if check_audio else None
-    return MediaInfo(kind, width, height, frames / fps, fps, codec, audio, size)
+    return ProbedMediaInfo(kind, width, height, frames / fps, fps, codec, audio, size)
 
 
 def write_h264(
@@ -129,11 +129,11 @@ def write_h264(
     """Encode BGR frames (all ``size`` = (width, height)) into an H.264 MP4 with ffmpeg.
 
     For making test clips and benchmark commercials the way real ads are encoded (H.264, keyframes at
-    scene cuts); raises MediaError when ffmpeg is missing or fails.
+    scene cuts); raises CatalogMediaError when ffmpeg is missing or fails.
     """
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
-        raise MediaError("ffmpeg is not installed, so H.264 video cannot be written")
+        raise CatalogMediaError("ffmpeg is not installed, so H.264 video cannot be written")
     width, height = size
     command = [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
                "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", str(path)]  # fmt: skip
@@ -145,4 +145,4 @@ def write_h264(
     finally:
         process.stdin.close()
     if process.wait() != 0:
-        raise MediaError(f"ffmpeg could not write {path}")
+        raise CatalogMediaError(f"ffmpeg could not write {path}")

@@ -25,7 +25,7 @@ from classifier.subjects.imagenet import ImageEncoder, class_texts
 from classifier.subjects.lexicon import Lexicon, WordMatch
 from classifier.subjects.ocr import OcrEngine, TextLine
 from classifier.subjects.text import DIM, TextEncoder
-from classifier.subjects.types import Frame, MediaEmbedding, Subject, SubjectScores
+from classifier.subjects.types import MediaEmbedding, SampledFrame, Subject, SubjectScores
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +124,13 @@ class SubjectClassifier:
             text_frames=self.text_frames,
         )
 
-    def frames(self, path: Path) -> list[Frame]:
+    def frames(self, path: Path) -> list[SampledFrame]:
         return self.sample(path).frames
 
-    def embed_frames(self, frames: list[Frame]) -> MediaEmbedding:
+    def embed_frames(self, frames: list[SampledFrame]) -> MediaEmbedding:
         return self._images.embed(frames)
 
-    def read_text(self, frames: list[Frame]) -> tuple[TextLine, ...]:
+    def read_text(self, frames: list[SampledFrame]) -> tuple[TextLine, ...]:
         return tuple(self._ocr.read(frames)) if self._ocr is not None else ()
 
     def evidence(self, path: Path) -> Evidence:

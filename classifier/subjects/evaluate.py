@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.subjects.frames import IMAGE_SUFFIXES, MediaError
+from classifier.subjects.frames import IMAGE_SUFFIXES, MediaSamplingError
 from classifier.subjects.split import label_subjects, read_labels
 from classifier.subjects.types import SubjectScores
 
@@ -97,7 +97,7 @@ def run(
         started = time.perf_counter()
         try:
             prediction = predict(path)
-        except (MediaError, OSError) as exc:
+        except (MediaSamplingError, OSError) as exc:
             log.warning("cannot classify %s: %s", path, exc)
             results.append(ItemResult(item.file, item.subjects, (), 0.0, True, 0.0, _kind(path), str(exc)))
             continue

@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from classifier.subjects.types import Frame
+from classifier.subjects.types import SampledFrame
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".m
 _PTS = re.compile(r"pts_time:\s*([0-9.eE+-]+)")
 
 
-class MediaError(Exception):
+class MediaSamplingError(Exception):
     """The file cannot be read as an image or a video; the message is one sentence."""
 
 
@@ -55,12 +55,12 @@ def _imread_rgb(path: Path) -> np.ndarray:
     data = np.fromfile(str(path), dtype=np.uint8) if path.is_file() else np.empty(0, np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
-        raise MediaError(f"{path} is not a readable image.")
+        raise MediaSamplingError(f"{path} is not a readable image.")
     return np.ascontiguousarray(image[:, :, ::-1])
 
 
-def read_image(path: Path, short_side: int) -> Frame:
-    return Frame(0.0, resize_rgb(_imread_rgb(path), short_side))
+def read_image(path: Path, short_side: int) -> SampledFrame:
+    return SampledFrame(0.0, resize_rgb(_imread_rgb(path), short_side))
 
 
 def fit_long_side(rgb: np.ndarray, long_side: int) -> np.ndarray:
@@ -86,14 +86,18 @@ def resize_rgb(rgb: np.ndarray, short_side: int) -> np.ndarray:
 def _ffmpeg() -> str:
     exe = shutil.which("ffmpeg")
     if exe is None:
-        raise MediaError("ffmpeg is not installed, so videos cannot be sampled (apt-get install ffmpeg).")
+        raise MediaSamplingError(
+            "ffmpeg is not installed, so videos cannot be sampled (apt-get install ffmpeg)."
+        )
     return exe
 
 
 def video_geometry(path: Path) -> VideoGeometry:
     exe = shutil.which("ffprobe")
     if exe is None:
-        raise MediaError("ffprobe is not installed, so videos cannot be sampled (apt-get install ffmpeg).")
+        raise MediaSamplingError(
+            "ffprobe is not installed, so videos cannot be sampled (apt-get install ffmpeg)."
+        )
     cmd = [
         exe,
         "-v",
@@ -113,7 +117,7 @@ def video_geometry(path: Path) -> VideoGeometry:
         duration = float(stream.get("duration") or info.get("format", {}).get("duration") or 0.0)
         return VideoGeometry(int(stream["width"]), int(stream["height"]), duration)
     except (KeyError, IndexError, ValueError, TypeError) as exc:
-        raise MediaError(f"{path} has no readable video stream.") from exc
+        raise MediaSamplingError(f"{path} has no readable video stream.") from exc
 
 
 def _decode(
@@ -123,7 +127,7 @@ def _decode(
     keyframes_only: bool,
     seek_s: float | None = None,
     max_frames: int | None = None,
-) -> list[Frame]:
+) -> list[SampledFrame]:
     width, height = size
     cmd = [_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "info"]
     if keyframes_only:
@@ -149,7 +153,7 @@ def _decode(
     times = [float(m) for m in _PTS.findall(proc.stderr.decode("utf-8", "replace"))]
     pixels = np.frombuffer(proc.stdout[: count * frame_bytes], np.uint8).reshape(count, height, width, 3)
     offset = seek_s or 0.0
-    return [Frame(offset + (times[i] if i < len(times) else 0.0), pixels[i]) for i in range(count)]
+    return [SampledFrame(offset + (times[i] if i < len(times) else 0.0), pixels[i]) for i in range(count)]
 
 
 def descriptor(rgb: np.ndarray) -> np.ndarray:
@@ -211,8 +215,10 @@ def gap_fill_times(candidates: list[float], duration_s: float, slots: int = 6) -
 class SampledMedia:
     """What the classifier looks at: small frames for the image model, larger ones for reading text."""
 
-    frames: list[Frame]  # short side ``short_side``, one per scene, the last one always included
-    text_frames: list[Frame]  # long side at most ``text_side``: the end card and the most different scenes
+    frames: list[SampledFrame]  # short side ``short_side``, one per scene, the last one always included
+    text_frames: list[
+        SampledFrame
+    ]  # long side at most ``text_side``: the end card and the most different scenes
     duration_s: float  # 0 for a still
 
 
@@ -250,11 +256,11 @@ def sample_video(
         frames += _decode(path, size, keyframes_only=False, seek_s=at, max_frames=1)
     frames.sort(key=lambda f: f.time_s)
     if not frames:
-        raise MediaError(f"{path} has no decodable video frames.")
+        raise MediaSamplingError(f"{path} has no decodable video frames.")
     descriptors = np.stack([descriptor(f.rgb) for f in frames])
     keep = select_representatives(descriptors, max_frames)
     log.debug("sampled %d of %d candidate frames from %s", len(keep), len(frames), path)
-    small = [Frame(frames[i].time_s, resize_rgb(frames[i].rgb, short_side)) for i in keep]
+    small = [SampledFrame(frames[i].time_s, resize_rgb(frames[i].rgb, short_side)) for i in keep]
     texts = [frames[keep[i]] for i in pick_text_frames(descriptors[keep], text_frames)] if text_side else []
     return SampledMedia(small, texts, geometry.duration_s)
 
@@ -265,21 +271,23 @@ def sample_media(
     """Frames of an image or a video; ``text_side`` > 0 also gives frames to read text from."""
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise MediaError(f"{path} does not exist.")
+        raise MediaSamplingError(f"{path} does not exist.")
     if suffix in IMAGE_SUFFIXES:
         rgb = _imread_rgb(path)
-        texts = [Frame(0.0, fit_long_side(rgb, text_side))] if text_side > 0 and text_frames > 0 else []
-        return SampledMedia([Frame(0.0, resize_rgb(rgb, short_side))], texts, 0.0)
+        texts = (
+            [SampledFrame(0.0, fit_long_side(rgb, text_side))] if text_side > 0 and text_frames > 0 else []
+        )
+        return SampledMedia([SampledFrame(0.0, resize_rgb(rgb, short_side))], texts, 0.0)
     if suffix in VIDEO_SUFFIXES:
         return sample_video(
             path, max_frames=max_frames, short_side=short_side, text_side=text_side, text_frames=text_frames
         )
-    raise MediaError(
+    raise MediaSamplingError(
         f"{path} has an unsupported type '{suffix}'; use one of "
         f"{', '.join(sorted(IMAGE_SUFFIXES | VIDEO_SUFFIXES))}."
     )
 
 
-def sample_frames(path: Path, *, max_frames: int = 8, short_side: int = 224) -> list[Frame]:
+def sample_frames(path: Path, *, max_frames: int = 8, short_side: int = 224) -> list[SampledFrame]:
     """Frames to classify: the image itself, or representative frames of a video."""
     return sample_media(path, max_frames=max_frames, short_side=short_side).frames

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from classifier.backbone import fold_batchnorm, load_imagenet_lite0, to_input
-from classifier.subjects.types import Frame, MediaEmbedding
+from classifier.subjects.types import MediaEmbedding, SampledFrame
 
 CLASS_FILE = Path(__file__).with_name("imagenet_classes.txt")
 
@@ -92,7 +92,7 @@ class ImageEncoder:
         self._model = fold_batchnorm(load_imagenet_lite0())
         self._lock = threading.Lock()
 
-    def frame_outputs(self, frames: list[Frame]) -> tuple[np.ndarray, np.ndarray]:
+    def frame_outputs(self, frames: list[SampledFrame]) -> tuple[np.ndarray, np.ndarray]:
         """(features N x 1280, L2-normalised; ImageNet probabilities N x 1000), in frame order."""
         by_size: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for i, frame in enumerate(frames):
@@ -108,7 +108,7 @@ class ImageEncoder:
                 probs[indices] = torch.softmax(logits, dim=1).numpy()
         return feats, probs
 
-    def embed(self, frames: list[Frame]) -> MediaEmbedding:
+    def embed(self, frames: list[SampledFrame]) -> MediaEmbedding:
         feats, probs = self.frame_outputs(frames)
         mean_feat = feats.mean(axis=0)
         mean_feat /= max(float(np.linalg.norm(mean_feat)), 1e-8)

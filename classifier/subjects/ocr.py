@@ -22,7 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from classifier.subjects.types import Frame
+from classifier.subjects.types import SampledFrame
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class OcrEngine:
                 lines.append(TextLine(text, float(score), _box_height(box) / bgr.shape[0], time_s))
         return lines
 
-    def read(self, frames: Sequence[Frame]) -> list[TextLine]:
+    def read(self, frames: Sequence[SampledFrame]) -> list[TextLine]:
         """Lines of every frame; a line repeated on several frames is kept once (its best read)."""
         best: dict[str, TextLine] = {}
         for frame in frames:

@@ -45,7 +45,7 @@ class SubjectScores:
 
 
 @dataclass(frozen=True)
-class Frame:
+class SampledFrame:
     """One sampled video frame (or the still image), already downscaled; RGB uint8 H x W x 3."""
 
     time_s: float

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from classifier.types import FaceAttributes
-from signage.camera.base import Frame
+from signage.camera.base import CameraFrame
 
 NEUTRAL_ADULT = FaceAttributes(
     age_years=35.0,
@@ -25,7 +25,7 @@ NEUTRAL_ADULT = FaceAttributes(
 
 
 class LatestFrame(Protocol):
-    def latest(self) -> Frame | None:
+    def latest(self) -> CameraFrame | None:
         """The newest frame, or None while the camera is offline."""
 
 
@@ -38,15 +38,15 @@ class FakeLatestFrame:
     """A camera buffer the test fills by hand; ``None`` means offline."""
 
     def __init__(self) -> None:
-        self._frame: Frame | None = None
+        self._frame: CameraFrame | None = None
         self._lock = threading.Lock()
         self.reads = 0
 
-    def put(self, frame: Frame | None) -> None:
+    def put(self, frame: CameraFrame | None) -> None:
         with self._lock:
             self._frame = frame
 
-    def latest(self) -> Frame | None:
+    def latest(self) -> CameraFrame | None:
         with self._lock:
             self.reads += 1
             return self._frame

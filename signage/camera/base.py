@@ -17,7 +17,7 @@ def as_u8(array: Any) -> npt.NDArray[np.uint8]:
 
 
 @dataclass(frozen=True, eq=False)
-class Frame:
+class CameraFrame:
     image: RGBImage
     captured_mono: float  # time.monotonic() when the frame was read
     seq: int  # increases by one per frame read from the source (never restarts on reconnect)

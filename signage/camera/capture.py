@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from signage.camera.base import CameraStatus, Frame, FrameSource, NoCamera, RGBImage, SourceError
+from signage.camera.base import CameraFrame, CameraStatus, FrameSource, NoCamera, RGBImage, SourceError
 from signage.settings import CameraSettings
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class CameraStage:
         self._clock = clock
         self._wait = wait or stop.wait
         self._cond = threading.Condition()
-        self._frame: Frame | None = None
+        self._frame: CameraFrame | None = None
         self._taken = True
         self._seq = 0
         self._frames_read = 0
@@ -83,7 +83,7 @@ class CameraStage:
 
     # -- consumer side ------------------------------------------------------------------------
 
-    def latest(self) -> Frame | None:
+    def latest(self) -> CameraFrame | None:
         """The newest frame, or None while the camera is offline."""
         with self._cond:
             if not self._online or self._frame is None:
@@ -91,7 +91,7 @@ class CameraStage:
             self._taken = True
             return self._frame
 
-    def take_new(self, after_seq: int, timeout_s: float = 0.0) -> Frame | None:
+    def take_new(self, after_seq: int, timeout_s: float = 0.0) -> CameraFrame | None:
         """The newest frame if its seq is above ``after_seq``, waiting up to ``timeout_s`` for one."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
@@ -179,7 +179,7 @@ class CameraStage:
                 self._fps = (len(self._recent) - 1) / span if span > 0 else 0.0
                 self._last_new_mono = now
                 self._last_signature = signature
-            self._frame = Frame(image=image, captured_mono=now, seq=self._seq)
+            self._frame = CameraFrame(image=image, captured_mono=now, seq=self._seq)
             self._taken = False
             # A reopened source that still repeats the picture it froze on is not back yet.
             came_online = is_new and not self._online and not self._reconnect_requested

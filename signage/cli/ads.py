@@ -171,13 +171,13 @@ def register(app: typer.Typer) -> None:
         min_confidence: MinConfidenceOption = 0.5,
     ) -> None:
         """Subject scores for one video or still, highest first, with what each signal contributed."""
-        from classifier.subjects.frames import MediaError
+        from classifier.subjects.frames import MediaSamplingError
         from signage.cli.ads_subjects import print_classification
 
         classifier = _classifier(config, _catalog(config, catalog), subjects, ocr)
         try:
             result = classifier.classify(file, title=title, description=description)
-        except MediaError as exc:
+        except MediaSamplingError as exc:
             raise _fail(str(exc)) from exc
         print_classification(result, top, min_confidence, as_json)
 

@@ -16,7 +16,7 @@ from signage.catalog import CatalogFile
 from signage.domain import MediaKind
 from signage.library.catalog_file import CatalogDocument
 from signage.library.files import atomic_copy, sha256_of, slugify, write_thumbnail
-from signage.media import MediaError, MediaInfo, media_kind, probe_media
+from signage.media import CatalogMediaError, ProbedMediaInfo, media_kind, probe_media
 from signage.yamlconf import load_model
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class AddResult:
     ad_id: str
     added: bool  # False: the same file was already in the catalog
     media: Path
-    info: MediaInfo | None
+    info: ProbedMediaInfo | None
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def add_ad(catalog: Path, src: Path, details: AdDetails = AdDetails()) -> AddRes
     try:
         kind = media_kind(src)
         info = probe_media(src, check_audio=True)
-    except MediaError as exc:
+    except CatalogMediaError as exc:
         raise LibraryError(f"{exc}; nothing was added.") from exc
     doc = CatalogDocument.open(catalog)
     sha = sha256_of(src)
@@ -188,7 +188,7 @@ def list_ads(catalog: Path) -> tuple[LibraryRow, ...]:
         media = base / entry.media
         try:
             kind = media_kind(media).value
-        except MediaError:
+        except CatalogMediaError:
             kind = "unsupported"
         info_duration = entry.media_info.duration_s if entry.media_info else None
         duration = info_duration if kind == MediaKind.VIDEO.value else entry.duration_s

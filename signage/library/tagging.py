@@ -17,7 +17,7 @@ from typing import Protocol
 
 from classifier.subjects.cache import EvidenceStore
 from classifier.subjects.classifier import DEFAULT_MIN_CONFIDENCE, Classification, Evidence
-from classifier.subjects.frames import MediaError
+from classifier.subjects.frames import MediaSamplingError
 from classifier.subjects.head import Example, SubjectHead, fit_head
 from classifier.subjects.types import SubjectScore
 from signage.library.catalog_file import CatalogDocument
@@ -83,7 +83,7 @@ def train_store_head(doc: CatalogDocument, embed: Embedder, known: set[str]) -> 
             continue
         try:
             evidence = embed(doc.base / str(entry.get("media", "")), entry.get("sha256"))
-        except (MediaError, OSError) as exc:
+        except (MediaSamplingError, OSError) as exc:
             log.info("confirmed ad %s not used as an example: %s", entry.get("id"), exc)
             continue
         examples.append(Example(evidence.embedding.features, confirmed))
@@ -133,7 +133,7 @@ def tag_catalog(
             result = classifier.score(evidence, text=text, head=head)
             status = "review" if result.abstains(min_confidence) else "tagged"
             outcomes.append(TagOutcome(ad_id, status, pick_suggestions(result.scores.scores)))
-        except (MediaError, OSError) as exc:
+        except (MediaSamplingError, OSError) as exc:
             outcomes.append(TagOutcome(ad_id, "error", message=str(exc)))
     _write(catalog, outcomes)
     return outcomes

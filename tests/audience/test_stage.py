@@ -12,7 +12,7 @@ from classifier.faces import FakeFaceDetector
 from classifier.types import FaceObservation
 from signage.audience import FakeAttributeModel, FakeLatestFrame, Perception, PerceptionStage, Tracker
 from signage.audience.stage import SceneCut
-from signage.camera.base import Frame
+from signage.camera.base import CameraFrame
 from signage.clock import FakeClock
 
 IMAGE = np.zeros((120, 160, 3), dtype=np.uint8)
@@ -42,7 +42,7 @@ def test_unknown_until_a_frame_and_while_offline() -> None:
     assert not stage.snapshot().known
     for seq in range(5):
         clock.advance(0.033)
-        camera.put(Frame(IMAGE, clock(), seq))
+        camera.put(CameraFrame(IMAGE, clock(), seq))
         assert stage.step() is True
     snap = stage.snapshot()
     assert snap.known and snap.present == 1
@@ -55,7 +55,7 @@ def test_unknown_until_a_frame_and_while_offline() -> None:
 
 def test_a_frozen_camera_counts_as_offline() -> None:
     camera, _, _, stage, clock = make([[FACE]], loop=True)
-    camera.put(Frame(IMAGE, clock(), 0))
+    camera.put(CameraFrame(IMAGE, clock(), 0))
     assert stage.step()
     assert stage.snapshot().known
     clock.advance(5.0)  # the same old frame, 5 s later
@@ -65,10 +65,10 @@ def test_a_frozen_camera_counts_as_offline() -> None:
 
 def test_latest_frame_wins_and_drops_are_counted() -> None:
     camera, detector, _, stage, clock = make([[FACE]], loop=True)
-    camera.put(Frame(IMAGE, clock(), 0))
+    camera.put(CameraFrame(IMAGE, clock(), 0))
     stage.step()
     stage.step()  # the same frame again: not processed twice
-    camera.put(Frame(IMAGE, clock() + 0.1, 4))  # frames 1-3 were overwritten before we looked
+    camera.put(CameraFrame(IMAGE, clock() + 0.1, 4))  # frames 1-3 were overwritten before we looked
     stage.step()
     stats = stage.stats()
     assert stats.frames_processed == 2
@@ -84,7 +84,7 @@ def test_faces_are_classified_in_batches_not_every_frame() -> None:
     camera, _, model, stage, clock = make([two], loop=True)
     for seq in range(60):
         clock.advance(1 / 30)
-        camera.put(Frame(IMAGE, clock(), seq))
+        camera.put(CameraFrame(IMAGE, clock(), seq))
         stage.step()
     snap = stage.snapshot()
     assert snap.present == 2
@@ -96,10 +96,10 @@ def test_faces_are_classified_in_batches_not_every_frame() -> None:
 
 def test_a_failing_frame_does_not_stop_perception() -> None:
     camera, _, _, stage, clock = make([[FACE]], loop=True)
-    camera.put(Frame(np.zeros((4, 4), dtype=np.uint8), clock(), 0))  # not an RGB image
+    camera.put(CameraFrame(np.zeros((4, 4), dtype=np.uint8), clock(), 0))  # not an RGB image
     assert stage.step()
     assert stage.stats().errors == 1
-    camera.put(Frame(IMAGE, clock() + 0.03, 1))
+    camera.put(CameraFrame(IMAGE, clock() + 0.03, 1))
     stage.step()
     assert stage.stats().frames_processed == 1
 
@@ -114,7 +114,7 @@ def test_thread_runs_until_stopped() -> None:
     stage.start()
     try:
         for seq in range(10):
-            camera.put(Frame(IMAGE, time.monotonic(), seq))
+            camera.put(CameraFrame(IMAGE, time.monotonic(), seq))
             deadline = time.monotonic() + 2.0
             while stage.stats().frames_processed + stage.stats().frames_dropped < seq + 1:
                 assert time.monotonic() < deadline, "the stage did not pick up the frame"

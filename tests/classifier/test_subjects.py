@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from classifier.subjects import zeroshot
-from classifier.subjects.frames import MediaError, sample_frames, scaled_size, select_representatives
+from classifier.subjects.frames import MediaSamplingError, sample_frames, scaled_size, select_representatives
 from classifier.subjects.head import Example, fit_head
 from classifier.subjects.imagenet import class_names, class_texts
 from classifier.subjects.ocr import clean_text
@@ -64,9 +64,9 @@ def test_video_sampling_finds_every_scene_including_the_end_card(tmp_path: Path)
 def test_unreadable_media_is_one_clear_sentence(tmp_path: Path) -> None:
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"nope")
-    with pytest.raises(MediaError, match="is not a readable image"):
+    with pytest.raises(MediaSamplingError, match="is not a readable image"):
         sample_frames(bad)
-    with pytest.raises(MediaError, match=r"unsupported type '\.txt'"):
+    with pytest.raises(MediaSamplingError, match=r"unsupported type '\.txt'"):
         (tmp_path / "a.txt").write_bytes(b"hello")
         sample_frames(tmp_path / "a.txt")
 

@@ -137,7 +137,7 @@ def test_a_generated_clip_through_the_real_perception_stage() -> None:
 
     from classifier.faces import MediaPipeFaces
     from signage.audience import FakeAttributeModel, FakeLatestFrame, Perception, PerceptionStage, Tracker
-    from signage.camera.base import Frame
+    from signage.camera.base import CameraFrame
 
     face = np.asarray(imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))))[
         60:420, 110:430, :3
@@ -165,7 +165,7 @@ def test_a_generated_clip_through_the_real_perception_stage() -> None:
             snapshot: AudienceSnapshot | None = None
             for seq, image in enumerate(frames):
                 clock[0] = seq / 10
-                camera.put(Frame(np.ascontiguousarray(image), clock[0], seq))
+                camera.put(CameraFrame(np.ascontiguousarray(image), clock[0], seq))
                 stage.step()
                 snapshot = stage.snapshot()
                 ids.update(t.track_id for t in snapshot.tracks)
