@@ -79,6 +79,8 @@ EMOTIONS: tuple[Emotion, ...] = tuple(Emotion)
 
 # The ad id of the loop's standby slot (an empty catalog, nothing playable): no ad, no impression, no event.
 STANDBY_ID = "standby"
+# An emergency alert's display is a play whose ad id is this prefix and the alert's id (never billed).
+ALERT_PREFIX = "alert:"
 
 
 def _normal_cdf(x: float, mean: float, std: float) -> float:
@@ -249,6 +251,7 @@ class PlayOutcome(enum.StrEnum):
     COMPLETED = "completed"
     INTERRUPTED = "interrupted"
     SKIPPED = "skipped"
+    ALERT = "alert"  # an emergency alert was on screen (ad id ``ALERT_PREFIX<alert id>``): never billed
 
 
 @dataclass(frozen=True)
