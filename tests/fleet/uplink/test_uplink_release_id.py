@@ -17,10 +17,10 @@ from signage.fleet.protocol import Release, ReleaseFile
 from signage.fleet.release_id import CurrentRelease, current_release, release_file
 from signage.loop import LoopConfig, SlotLoop
 from signage.playback.fake import FakePlayer
-from signage.programme import Programme
 from signage.settings import PolicySettings
 from signage.status import HeartbeatObserver
 from signage.store.fake import FakePlaySink
+from signage.targeting.programme import Programme
 
 SHA = "0" * 64
 
