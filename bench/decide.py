@@ -26,11 +26,11 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from signage.domain import Ad, AgeBand, Catalog, MediaKind, PlayRecord
-from signage.rotation import house_rotation
 from signage.settings import PolicySettings
 from signage.targeting.decide import explain, index_for
 from signage.targeting.history import PlayHistory
 from signage.targeting.loader import build_ruleset, parse_rule_text
+from signage.targeting.rotation import house_rotation
 from signage.targeting.simulate import parse_audience
 
 TZ = ZoneInfo("Europe/Paris")

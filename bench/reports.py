@@ -34,7 +34,7 @@ from signage.reports.query import build_report, tune_for_reports
 from signage.reports.render import to_html
 from signage.store.engine import make_engine
 from signage.store.models import PLAY
-from signage.store.pgschema import DEFAULT_TEST_URL, unreachable_reason, with_search_path
+from signage.testing.pgschema import DEFAULT_TEST_URL, unreachable_reason, with_search_path
 
 ADS, SCREENS, DAYS = 400, 200, 180  # 4 ads per campaign, 100 campaigns, 40 advertisers
 CAMPAIGN, ADVERTISER = "campaign-17", "adv-17"

@@ -27,9 +27,9 @@ from signage.fleet.sync import sync_once, target_name
 from signage.store.engine import make_engine
 from signage.store.migrate import upgrade
 from signage.store.models import PLAY, play_values
-from signage.store.pgschema import temporary_schema
-from signage.store.samples import postgres_test_url, sample_play
 from signage.store.sql import upsert
+from signage.testing.pgschema import temporary_schema
+from signage.testing.sample_plays import postgres_test_url, sample_play
 
 
 @dataclass(frozen=True)

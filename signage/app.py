@@ -37,7 +37,6 @@ from signage.impressions.observer import ImpressionObserver
 from signage.impressions.occupancy import OccupancyObserver
 from signage.loop import LoopConfig, PlayObserver, SlotLoop
 from signage.playback.base import Player
-from signage.programme import Programme
 from signage.reloader import Reloader, ReloadThread
 from signage.service.notify import notify_stopping
 from signage.service.observer import systemd_observers
@@ -47,6 +46,7 @@ from signage.status import HeartbeatObserver
 from signage.store import StoreWriter, open_store, progress_file
 from signage.store.progress import ProgressFile, ProgressObserver
 from signage.targeting.holder import rules_reloader
+from signage.targeting.programme import Programme
 from signage.targeting.ruleset import RuleSet
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from contextlib import AbstractContextManager
 
 import pytest
 
-from signage.store.pgschema import temporary_schema
-from signage.store.samples import postgres_test_url
+from signage.testing.pgschema import temporary_schema
+from signage.testing.sample_plays import postgres_test_url
 
 
 @pytest.fixture(scope="session")

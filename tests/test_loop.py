@@ -16,10 +16,10 @@ from signage.clock import FakeClock
 from signage.domain import Ad, AudienceSnapshot, Catalog, MediaKind, PlayOutcome, Track
 from signage.loop import LoopConfig, SlotLoop
 from signage.playback.fake import FakePlayer
-from signage.programme import Programme
 from signage.settings import PolicySettings
 from signage.status import HeartbeatObserver
 from signage.store.fake import FakePlaySink
+from signage.targeting.programme import Programme
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 

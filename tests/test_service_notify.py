@@ -16,7 +16,6 @@ from signage.clock import FakeClock
 from signage.domain import Ad, AudienceSnapshot, Catalog, MediaKind, Play
 from signage.loop import LoopConfig, SlotLoop
 from signage.playback.fake import FakePlayer
-from signage.programme import Programme
 from signage.service.notify import (
     FakeNotifier,
     SdNotifier,
@@ -27,6 +26,7 @@ from signage.service.notify import (
 from signage.service.observer import SystemdObserver, systemd_observers
 from signage.settings import PolicySettings
 from signage.store.fake import FakePlaySink
+from signage.targeting.programme import Programme
 from signage.testing.fake_systemd import NotifySocket, Supervisor
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)

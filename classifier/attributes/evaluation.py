@@ -6,10 +6,9 @@ Images go through exactly the run-time path: MediaPipe detection, :func:`classif
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,43 +16,10 @@ import torch
 
 from classifier.attributes.calibration import expected_calibration_error
 from classifier.attributes.datasets import AGE_BANDS, age_band, crop_all, list_fer, list_utkface
+from classifier.attributes.metrics import EmotionMetrics, EvaluationReport, GroupMetrics
 from classifier.attributes.model import AttributeModel
 from classifier.attributes.network import EMOTIONS
 from classifier.crop import CROP_SIZE, FaceCropper
-
-
-@dataclass(frozen=True)
-class GroupMetrics:
-    n: int
-    age_mae: float | None
-    gender_accuracy: float | None
-
-
-@dataclass(frozen=True)
-class EmotionMetrics:
-    n: int
-    recall: float | None
-
-
-@dataclass(frozen=True)
-class EvaluationReport:
-    age_mae: float | None
-    gender_accuracy: float | None
-    emotion_accuracy: float | None
-    n_utkface: int
-    n_fer2013: int
-    ms_per_face: float | None
-    by_age_band: dict[str, GroupMetrics]
-    by_gender: dict[str, GroupMetrics]
-    by_emotion: dict[str, EmotionMetrics]
-    gender_ece: float | None
-    emotion_ece: float | None
-    age_within_1std: float | None  # share of true ages inside mean +/- 1 predicted std (~0.68 if calibrated)
-    faces_detected_utkface: int
-    faces_detected_fer2013: int
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -11,10 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from classifier.attributes.metrics import EvaluationReport
 from classifier.attributes.network import EMOTIONS
-
-if TYPE_CHECKING:
-    from classifier.attributes.evaluation import EvaluationReport
 
 
 def _confusion(path: Path, truth: np.ndarray, guess: np.ndarray, names: list[str], title: str) -> None:

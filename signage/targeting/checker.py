@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from signage.domain import Ad, Catalog
-from signage.rotation import is_restricted
 from signage.settings import PolicySettings
 from signage.targeting.model import AudienceSpec, DateRange, Group
+from signage.targeting.rotation import is_restricted
 from signage.targeting.ruleset import MINUTES_PER_DAY, CompiledRule, RuleSet
 from signage.yamlconf import Finding
 

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from signage.domain import Ad, AudienceSnapshot, Catalog, Decision, PlayRecord
-from signage.rotation import STANDBY_RULE, house_rotation
 from signage.settings import PolicySettings
 from signage.targeting.audience import AudienceView, describe_spec
 from signage.targeting.blocks import BlockCache, Instants, gap_reason, over
 from signage.targeting.history import PlayHistory
 from signage.targeting.index import CatalogIndex, Pool, TierPools
 from signage.targeting.model import Limits
+from signage.targeting.rotation import STANDBY_RULE, house_rotation
 from signage.targeting.ruleset import CompiledRule, RuleSet
 
 _HOUR = timedelta(hours=1)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from signage.domain import Ad, Catalog
-from signage.rotation import is_restricted
 from signage.targeting.blocks import BlockCache
 from signage.targeting.model import Fallback, PlaySpec
+from signage.targeting.rotation import is_restricted
 from signage.targeting.ruleset import CompiledRule, Tier
 
 

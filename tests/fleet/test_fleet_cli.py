@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from signage.cli import app
 from signage.store import StoreWriter
 from signage.store.engine import make_engine
-from signage.store.samples import sample_play
+from signage.testing.sample_plays import sample_play
 
 runner = CliRunner()
 

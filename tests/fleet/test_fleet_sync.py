@@ -19,8 +19,8 @@ from signage.fleet.tables import synced_tables
 from signage.store import Heartbeat, StoreWriter
 from signage.store.engine import make_engine
 from signage.store.models import HEARTBEAT, PLAY, row_to_heartbeat, row_to_play
-from signage.store.samples import T0, sample_play
 from signage.testing.cut_proxy import CutProxy
+from signage.testing.sample_plays import T0, sample_play
 
 pytestmark = pytest.mark.postgres
 NOW = datetime(2026, 3, 15, tzinfo=UTC)

@@ -14,9 +14,9 @@ from signage.impressions.observer import ImpressionObserver
 from signage.impressions.sink import MemoryImpressionSink
 from signage.loop import LoopConfig, SlotLoop
 from signage.playback.fake import FakePlayer
-from signage.programme import Programme
 from signage.settings import PolicySettings
 from signage.store.fake import FakePlaySink
+from signage.targeting.programme import Programme
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 

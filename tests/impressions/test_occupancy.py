@@ -24,7 +24,7 @@ from signage.impressions.occupancy_table import OCCUPANCY
 from signage.store import StoreWriter
 from signage.store.engine import make_engine
 from signage.store.migrate import downgrade, upgrade
-from signage.store.samples import sample_play
+from signage.testing.sample_plays import sample_play
 
 H0 = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 

@@ -24,7 +24,7 @@ from signage.reports.query import build_report
 from signage.reports.render import report_charts, to_html, to_json
 from signage.store import StoreWriter
 from signage.store.engine import make_engine
-from signage.store.samples import sample_play
+from signage.testing.sample_plays import sample_play
 
 UTC_TZ = ZoneInfo("UTC")
 DAY = datetime(2026, 12, 3, tzinfo=UTC)

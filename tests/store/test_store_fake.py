@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 
 from signage.store import FakePlaySink, Heartbeat, PlaySink
-from signage.store.samples import T0
-from signage.store.samples import sample_play as make_play
+from signage.testing.sample_plays import T0
+from signage.testing.sample_plays import sample_play as make_play
 
 
 def test_fake_keeps_the_latest_version_and_the_call_order() -> None:

@@ -25,8 +25,8 @@ from signage.store.journal import Journal, Record, read_segment, record_from_lin
 from signage.store.migrate import upgrade
 from signage.store.models import HEARTBEAT, PLAY, play_values, row_to_play
 from signage.store.progress import Progress, ProgressFile
-from signage.store.samples import T0
-from signage.store.samples import sample_play as make_play
+from signage.testing.sample_plays import T0
+from signage.testing.sample_plays import sample_play as make_play
 
 AWAY_URL = "postgresql+psycopg://signage@127.0.0.1:9/away?connect_timeout=1"  # nothing listens there
 REPO = Path(__file__).resolve().parents[2]
@@ -174,7 +174,7 @@ _KILLED = textwrap.dedent(
     from pathlib import Path
     from signage.store.engine import make_engine
     from signage.store.journal import Journal
-    from signage.store.samples import sample_play
+    from signage.testing.sample_plays import sample_play
     from signage.store.writer import StoreWriter
 
     url, journal, count = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])

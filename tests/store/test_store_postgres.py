@@ -14,7 +14,7 @@ from signage.store import Heartbeat, StoreWriter
 from signage.store.engine import make_engine
 from signage.store.migrate import current_revision, head_revision
 from signage.store.models import PLAY, row_to_play
-from signage.store.samples import sample_play as make_play
+from signage.testing.sample_plays import sample_play as make_play
 
 pytestmark = pytest.mark.postgres
 

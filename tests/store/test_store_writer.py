@@ -18,9 +18,9 @@ from signage.store.engine import make_engine
 from signage.store.migrate import upgrade
 from signage.store.models import HEARTBEAT, PLAY, row_to_heartbeat, row_to_play
 from signage.store.repair import CRASH_REASON, repaired_end
-from signage.store.samples import T0
-from signage.store.samples import sample_play as make_play
 from signage.store.sql import retry_delay_s
+from signage.testing.sample_plays import T0
+from signage.testing.sample_plays import sample_play as make_play
 
 
 def sink_for(path: Path, **kwargs: Any) -> StoreWriter:

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from targeting_helpers import NOBODY, PARIS, POLICY, UNKNOWN, ad, catalog, crowd, person
 
 from signage.domain import Ad, AudienceSnapshot, Catalog, PlayRecord
-from signage.rotation import is_restricted
 from signage.targeting.decide import explain
 from signage.targeting.history import PlayHistory
 from signage.targeting.loader import build_ruleset, parse_rule_text
 from signage.targeting.model import Limits
+from signage.targeting.rotation import is_restricted
 from signage.targeting.ruleset import RuleSet
 
 SUBJECTS = ["food", "drinks", "alcohol", "beauty", "kids"]

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from signage.domain import Ad, MediaKind, PlayRecord
-from signage.rotation import HOUSE_RULE, STANDBY_RULE, house_rotation, is_restricted
+from signage.targeting.rotation import HOUSE_RULE, STANDBY_RULE, house_rotation, is_restricted
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 

@@ -13,9 +13,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from signage.domain import AudienceSnapshot, Catalog, Decision, PlayRecord
-from signage.rotation import house_rotation, is_restricted
 from signage.settings import PolicySettings
 from signage.targeting.decide import decide
+from signage.targeting.rotation import house_rotation, is_restricted
 from signage.targeting.ruleset import RuleSet
 
 

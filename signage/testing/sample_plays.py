@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from signage.domain import Play, PlayOutcome
-from signage.store.pgschema import DEFAULT_TEST_URL, unreachable_reason
+from signage.testing.pgschema import DEFAULT_TEST_URL, unreachable_reason
 
 T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
 
