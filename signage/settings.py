@@ -212,6 +212,8 @@ class FleetSettings(StrictModel):
     token_file: ConfigPath = Path("fleet-token")
     poll_interval_s: Annotated[float, Field(ge=5, le=86_400)] = 60.0
     disk_budget_mb: Annotated[int, Field(ge=1, le=10_000_000)] = 2048
+    # The central server's blob store (`signage fleet publish`, `serve`); relative to data_dir.
+    blob_dir: ConfigPath = Path("fleet-blobs")
 
 
 def check_mqtt_url(value: str | None) -> str | None:
