@@ -10,6 +10,11 @@ the watermark (kept in the local ``sync_state`` table) moved to the batch's last
   upsert (INSERT ... ON CONFLICT DO UPDATE on the primary key) makes it a no-op: no duplicates.
 - A row changed after it was shipped (a play closed, a crash repaired) gets a new ``sync_seq``
   above the watermark and is shipped again, overwriting the central copy.
+
+Where a batch goes is a ``RowTarget``: ``PostgresTarget`` upserts it into the central database
+itself (``fleet.central_url``), ``signage.fleet.http_target.HttpTarget`` posts it to the central
+server (``fleet.server_url``), which upserts it there. Either way ``ship`` returns only once the
+batch is committed centrally and raises otherwise, and the watermark moves only after it returns.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
@@ -48,6 +54,36 @@ class SyncReport:
         return sum(t.rows for t in self.tables)
 
 
+class TargetError(Exception):
+    """A batch the target did not commit (a link down, a refusal); one sentence, nothing lost."""
+
+
+class RowTarget(Protocol):
+    """Where the sync ships rows; ``name`` keys its watermarks in the local ``sync_state``."""
+
+    @property
+    def name(self) -> str: ...
+
+    def ship(self, table: sa.Table, rows: list[dict[str, object]]) -> None:
+        """Commit ``rows`` (column values, no ``sync_seq``) centrally as one batch, or raise."""
+
+
+class PostgresTarget:
+    """The central PostgreSQL itself: one upsert transaction per batch."""
+
+    def __init__(self, engine: Engine, name: str | None = None) -> None:
+        self.engine = engine
+        self.name = name or target_name(engine.url.render_as_string(hide_password=True))
+
+    def ship(self, table: sa.Table, rows: list[dict[str, object]]) -> None:
+        with self.engine.begin() as conn:
+            upsert(conn, table, rows)
+
+
+def as_target(central: Engine | RowTarget, name: str) -> RowTarget:
+    return PostgresTarget(central, name) if isinstance(central, Engine) else central
+
+
 def target_name(central_url: str) -> str:
     """The watermark key of a central database: its URL without the password."""
     return describe_url(central_url)
@@ -76,9 +112,16 @@ def write_watermark(conn: Connection, target: str, table: str, seq: int, now: da
 
 
 def sync_table(
-    local: Engine, central: Engine, table: sa.Table, target: str, *, batch_rows: int, now: datetime
+    local: Engine,
+    central: Engine | RowTarget,
+    table: sa.Table,
+    target: str,
+    *,
+    batch_rows: int,
+    now: datetime,
 ) -> TableProgress:
-    """Ship ``table``'s rows changed since the watermark; raises on a database error (nothing lost)."""
+    """Ship ``table``'s rows changed since the watermark; raises when a batch fails (nothing lost)."""
+    sink = as_target(central, target)
     shipped = [c for c in table.columns if c.name != SYNC_COLUMN]
     seq = table.c[SYNC_COLUMN]
     with local.connect() as conn:
@@ -92,8 +135,7 @@ def sync_table(
         if not batch:
             return TableProgress(table.name, rows, batches, watermark)
         values = [{c.name: row._mapping[c.name] for c in shipped} for row in batch]
-        with central.begin() as conn:
-            upsert(conn, table, values)
+        sink.ship(table, values)
         # Only now is the batch safe centrally; a crash before the next line just re-ships it.
         watermark = int(batch[-1]._mapping[SYNC_COLUMN])
         with local.begin() as conn:
@@ -105,16 +147,18 @@ def sync_table(
 
 def sync_once(
     local: Engine,
-    central: Engine,
+    central: Engine | RowTarget,
     *,
     target: str,
     now: datetime,
     tables: Sequence[sa.Table] | None = None,
     batch_rows: int = 2000,
 ) -> SyncReport:
-    """One pass over every synced table. Both schemas must be migrated (see runner.prepare)."""
+    """One pass over every synced table (``central``: an engine or a target; ``target`` keys the
+    watermarks). Both schemas must be migrated (see runner.prepare)."""
+    sink = as_target(central, target)
     progress = [
-        sync_table(local, central, table, target, batch_rows=batch_rows, now=now)
+        sync_table(local, sink, table, target, batch_rows=batch_rows, now=now)
         for table in (tables if tables is not None else synced_tables())
     ]
     return SyncReport(tuple(progress))
