@@ -32,12 +32,13 @@ from signage.catalog import catalog_reloader
 from signage.clock import Clock, SystemClock
 from signage.domain import AudienceSnapshot, Catalog
 from signage.feed import open_feed
+from signage.fleet.agent.wiring import release_reloaders, release_store, start_agent
 from signage.fleet.release_id import current_release
 from signage.impressions.observer import ImpressionObserver
 from signage.impressions.occupancy import OccupancyObserver
 from signage.loop import LoopConfig, PlayObserver, SlotLoop
 from signage.playback.base import Player
-from signage.reloader import Reloader, ReloadThread
+from signage.reloader import Checkable, Reloader, ReloadThread
 from signage.service.notify import notify_stopping
 from signage.service.observer import systemd_observers
 from signage.settings import Settings
@@ -121,18 +122,30 @@ def run(settings: Settings, options: RunOptions) -> int:
         progress = progress_file(settings)
         stack.callback(progress.close)
 
-        catalog = catalog_reloader(
-            settings.catalog, default_image_s=settings.display.image_duration_s, clock=clock.monotonic
-        )
-        rules = (
-            rules_reloader(settings.rules, settings.tz, clock.monotonic, settings.perception.estimate_emotion)
-            if settings.rules
-            else None
-        )
-        reload = ReloadThread([catalog, *([rules] if rules else [])], stop)
+        rules: Reloader[RuleSet] | None
+        checks: list[Checkable]
+        if settings.fleet.server_url is not None:  # in a fleet: play the release the agent keeps current
+            releases = release_store(settings)
+            catalog, rules, steady = release_reloaders(settings, releases, clock.monotonic)
+            checks = list(steady)
+        else:
+            catalog = catalog_reloader(
+                settings.catalog, default_image_s=settings.display.image_duration_s, clock=clock.monotonic
+            )
+            rules = (
+                rules_reloader(
+                    settings.rules, settings.tz, clock.monotonic, settings.perception.estimate_emotion
+                )
+                if settings.rules
+                else None
+            )
+            checks = [catalog, *([rules] if rules else [])]
+        reload = ReloadThread(checks, stop)
         _first_load(reload, options.first_load_s)
         reload.start()
         stack.callback(_stop_and_join, stop, reload.join)
+        if settings.fleet.server_url is not None:
+            start_agent(settings, releases, stop, clock, stack)  # stopped before the reloader
 
         camera = _open_camera(settings, stop)
         perception: PerceptionStage | None = None
