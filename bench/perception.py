@@ -1,12 +1,13 @@
 """Benchmark: the whole perception stage at 640x480 with 3 real faces, against bare MediaPipe detection.
 
-    .venv/bin/python bench/perception.py [--seconds 5] [--models models] [--no-player]
+    .venv/bin/python bench/perception.py [--seconds 5] [--models models] [--no-player] [--no-xvfb]
 
 Prints frames/s of (a) bare full-range MediaPipe detection and (b) the whole stage (detection,
 face mesh, tracker, crops and the attribute model, throttled as in production), both measured
 in this run on the same frames, their ratio, (c) the whole stage again while the real player
 (``signage run --headless``: the sample catalog through pygame and VLC, no camera of its own)
-plays in a second process, as on a screen, and the attribute model's ms per face (batched, one
+plays in a second process, (d) the same with the player drawing a full-screen 1920x1080 window on
+a real X server (Xvfb), as a store screen does, and the attribute model's ms per face (batched, one
 torch thread). The faces are real photos shipped in dependencies (matplotlib's grace_hopper,
 scikit-image's astronaut), pasted onto a 640x480 canvas that shifts a little each frame.
 No wall time is asserted: on a shared 2-core machine the ratio is the figure to compare.
@@ -16,14 +17,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -91,7 +93,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per figure")
     parser.add_argument("--models", type=Path, default=ROOT / "models")
-    parser.add_argument("--no-player", action="store_true", help="skip the figure with the player running")
+    parser.add_argument("--no-player", action="store_true", help="skip the figures with the player running")
+    parser.add_argument("--no-xvfb", action="store_true", help="skip the figure with the player under Xvfb")
     args = parser.parse_args()
 
     import mediapipe as mp
@@ -142,6 +145,12 @@ def main() -> None:
                 f"whole stage while the player plays:  {busy_fps:7.1f} frames/s"
                 f"  (ratio to the stage alone {busy_fps / stage_fps:.2f})"
             )
+        x_fps = None if args.no_xvfb else stage_with_player(model, clip, args.seconds, xvfb=True)
+        if x_fps is not None:
+            print(
+                f"... player at 1920x1080 under Xvfb:  {x_fps:7.1f} frames/s"
+                f"  (ratio to the stage alone {x_fps / stage_fps:.2f})"
+            )
 
     from classifier.crop import crop_face
 
@@ -190,29 +199,59 @@ def _first_play_logged(player: subprocess.Popen[bytes], database: Path, timeout_
     return False
 
 
-def stage_with_player(model: AttributeModel, clip: list[np.ndarray], seconds: float) -> float | None:
-    """The whole stage's frames/s while ``signage run`` plays the sample catalog in another process."""
+@contextmanager
+def xvfb_display(width: int, height: int) -> Iterator[str | None]:
+    """A virtual X server of this size for the duration (None when Xvfb is not installed)."""
+    if shutil.which("Xvfb") is None:
+        yield None
+        return
+    display = f":{90 + os.getpid() % 100}"
+    server = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{display[1:]}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield display
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def stage_with_player(
+    model: AttributeModel, clip: list[np.ndarray], seconds: float, xvfb: bool = False
+) -> float | None:
+    """The whole stage's frames/s while ``signage run`` plays the sample catalog in another process:
+    headless (SDL's dummy driver, 1280x720), or with ``xvfb`` full screen at 1920x1080 on Xvfb."""
     signage = Path(sys.executable).with_name("signage")
     if not (ROOT / "ads" / "media").is_dir() or not signage.is_file():
         print("player figure skipped: run `make samples` first (needs the sample creatives)")
         return None
-    with tempfile.TemporaryDirectory() as tmp:
+    width, height = (1920, 1080) if xvfb else (1280, 720)
+    with tempfile.TemporaryDirectory() as tmp, xvfb_display(width, height) as display:
+        if xvfb and display is None:
+            print("Xvfb figure skipped: Xvfb is not installed (apt-get install xvfb)")
+            return None
         config = Path(tmp) / "signage.yaml"
         settings = {
             "data_dir": tmp,
             "camera": {"source": "none"},
             "perception": {"enabled": False},
-            "display": {"fullscreen": False, "width": 1280, "height": 720},
+            "display": {"fullscreen": xvfb, "width": width, "height": height},
             "log_level": "WARNING",
         }
         config.write_text(yaml.safe_dump(settings))
-        env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
-        player = subprocess.Popen(
-            [str(signage), "run", "--config", str(config), "--headless", "--duration", str(seconds + 30)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        env = {**os.environ, "SDL_AUDIODRIVER": "dummy"}
+        command = [str(signage), "run", "--config", str(config), "--duration", str(seconds + 30)]
+        if display is None:
+            env["SDL_VIDEODRIVER"] = "dummy"
+            command.append("--headless")
+        else:
+            env.update({"DISPLAY": display, "SDL_VIDEODRIVER": "x11"})
+        player = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             if not _first_play_logged(player, Path(tmp) / "signage.db", timeout_s=30.0):
                 print(f"player figure skipped: signage run played nothing (exit status {player.poll()})")

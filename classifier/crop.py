@@ -135,13 +135,24 @@ class FaceCropper:
 
     def detect(self, image_rgb: np.ndarray) -> tuple[np.ndarray, Box, Point, Point] | None:
         """Find the largest face; returns (image used, box, right eye, left eye) in that image's pixels."""
+        found = self._largest(image_rgb)
+        if found is None:
+            return None
+        image, best = found
+        h, w = image.shape[:2]
+        rb = best.location_data.relative_bounding_box
+        kp = best.location_data.relative_keypoints
+        box = (rb.xmin * w, rb.ymin * h, rb.width * w, rb.height * h)
+        return image, box, (kp[0].x * w, kp[0].y * h), (kp[1].x * w, kp[1].y * h)
+
+    def _largest(self, image_rgb: np.ndarray) -> tuple[np.ndarray, Any] | None:
+        """(the image the detector saw, its largest detection), small images upscaled first."""
         _check_image(image_rgb)
         image: np.ndarray = np.ascontiguousarray(image_rgb, dtype=np.uint8)
         h, w = image.shape[:2]
         if min(h, w) < MIN_DETECT_SIDE:
             factor = MIN_DETECT_SIDE / min(h, w)
             image = cv2.resize(image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_CUBIC)
-            h, w = image.shape[:2]
         with self._lock:
             result = self._get_detector().process(image)
         if not result.detections:
@@ -151,11 +162,21 @@ class FaceCropper:
             rb = d.location_data.relative_bounding_box
             return float(rb.width * rb.height)
 
-        best = max(result.detections, key=area)
-        rb = best.location_data.relative_bounding_box
-        kp = best.location_data.relative_keypoints
-        box = (rb.xmin * w, rb.ymin * h, rb.width * w, rb.height * h)
-        return image, box, (kp[0].x * w, kp[0].y * h), (kp[1].x * w, kp[1].y * h)
+        return image, max(result.detections, key=area)
+
+    def yaw(self, image_rgb: np.ndarray) -> float | None:
+        """The largest face's yaw in degrees from the detector's six keypoints, as the product's
+        attention estimate falls back to (None: no face, or no pose solution)."""
+        from classifier.headpose import pose_from_keypoints
+
+        found = self._largest(image_rgb)
+        if found is None:
+            return None
+        image, best = found
+        h, w = image.shape[:2]
+        points = [(k.x * w, k.y * h) for k in best.location_data.relative_keypoints]
+        pose = pose_from_keypoints(points, (w, h)) if len(points) == 6 else None
+        return None if pose is None else float(pose[0])
 
     def __call__(self, image_rgb: np.ndarray) -> tuple[np.ndarray, bool]:
         """Return (crop, whether a face was detected); without a detection the whole image is the face."""

@@ -38,7 +38,11 @@ class TrackerConfig:
     tentative_timeout_s: float = 0.5  # an unconfirmed track unseen this long was a false detection
     attention_max_gap_s: float = 0.5  # attention is not credited across longer gaps
     watching_timeout_s: float = 0.5  # unseen longer than this: not counted as watching now
-    max_attribute_yaw_deg: float = 45.0  # faces turned further are not classified
+    # Faces turned further are not classified. From `signage evaluate --degrade` on the held-out
+    # UTKFace faces (models/MODEL_CARD.md): gender holds within 3 points of frontal up to 30 degrees
+    # of yaw, and beyond that the data has too few faces to say; so does the width limit of 24 px
+    # (perception.min_face_px_for_attributes), where gender drops 1.7 points and age 0.9 years.
+    max_attribute_yaw_deg: float = 30.0
     sample_correlation: float = 0.5  # error correlation between frames of one person (see pooling)
 
     @classmethod

@@ -272,7 +272,7 @@ def _print_degraded(report: object) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from classifier.attributes.degrade import DegradeReport
+    from classifier.attributes.degrade import DegradeReport, recommend
 
     assert isinstance(report, DegradeReport)
 
@@ -293,6 +293,19 @@ def _print_degraded(report: object) -> None:
             fmt(m.emotion_accuracy, True),
         )
     console.print(table)
+    if report.by_yaw:
+        yaw_table = Table("|yaw| (head pose)", "faces", "age MAE", "gender")
+        for b in report.by_yaw:
+            yaw_table.add_row(
+                f"{b.low_deg:g}-{b.high_deg:g} deg", str(b.n), fmt(b.age_mae), fmt(b.gender_accuracy, True)
+            )
+        console.print(yaw_table)
+        console.print(f"({report.n_no_yaw} faces without a pose estimate)")
+    advice = recommend(report)
+    console.print(
+        f"Recommended: perception.min_face_px_for_attributes = {advice.min_face_px}, "
+        f"attribute yaw limit = {advice.max_yaw_deg} deg ({advice.rule})."
+    )
 
 
 def _write_candidate(

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from classifier.attributes.degrade import CONDITIONS, degrade_crops
+from classifier.attributes.degrade import (
+    CONDITIONS,
+    ConditionMetrics,
+    DegradeReport,
+    YawBin,
+    degrade_crops,
+    recommend,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "models"
@@ -95,5 +102,49 @@ def test_degrade_command_reports_each_condition_and_clean_matches_evaluate(tmp_p
     assert clean["gender_accuracy"] == pytest.approx(figures["gender_accuracy"])
     assert clean["emotion_accuracy"] == pytest.approx(figures["emotion_accuracy"])
     assert report["conditions"]["face_24px"]["age_mae"] != pytest.approx(clean["age_mae"])
+    # Every face got a head-pose estimate; these portraits are near frontal.
+    assert report["n_no_yaw"] == 0 and sum(b["n"] for b in report["by_yaw"]) == 3
+    assert report["by_yaw"][0]["n"] + report["by_yaw"][1]["n"] >= 2
+    assert set(report["recommendation"]) == {"min_face_px", "max_yaw_deg", "rule"}
     bad = runner.invoke(app, [*base, "--degrade", "--conditions", "clean,fog"])
     assert bad.exit_code == 2 and "unknown condition 'fog'" in bad.output
+
+
+def _metrics(gender: float, mae: float) -> ConditionMetrics:
+    return ConditionMetrics("", mae, gender, gender, gender, gender, None)
+
+
+def _report(widths: dict[str, tuple[float, float]], bins: list[tuple[int, float, float]]) -> DegradeReport:
+    edges = [(0.0, 10.0), (10.0, 20.0), (20.0, 30.0), (30.0, 90.0)]
+    return DegradeReport(
+        100,
+        0,
+        {name: _metrics(g, m) for name, (g, m) in widths.items()},
+        tuple(YawBin(lo, hi, n, m, g) for (lo, hi), (n, g, m) in zip(edges, bins, strict=True)),
+    )
+
+
+def test_recommend_takes_the_narrowest_width_and_widest_yaw_that_still_hold() -> None:
+    report = _report(
+        {
+            "clean": (0.93, 5.0),
+            "face_48px": (0.93, 5.1),
+            "face_32px": (0.915, 5.6),
+            "face_24px": (0.89, 5.9),  # 4 points down: 24 px is too small
+            "face_20px": (0.92, 5.2),  # better again, but narrower than a failing width: not taken
+            "face_16px": (0.80, 8.0),
+        },
+        [(500, 0.94, 5.0), (300, 0.93, 5.3), (80, 0.92, 5.9), (10, 0.5, 9.0)],
+    )
+    advice = recommend(report)
+    assert advice.min_face_px == 32.0
+    assert advice.max_yaw_deg == 30.0  # the 30+ bin has too few faces to judge, so the limit stops at 30
+    assert "within 3 points" in advice.rule
+
+
+def test_recommend_says_nothing_it_cannot_back_with_data() -> None:
+    nothing = recommend(_report({"clean": (0.9, 5.0), "face_48px": (0.8, 5.0)}, [(5, 0.9, 5.0)] * 4))
+    assert nothing.min_face_px is None and nothing.max_yaw_deg is None
+    age_fails = recommend(_report({"clean": (0.9, 5.0), "face_48px": (0.9, 6.5)}, [(50, 0.9, 5.0)] * 4))
+    assert age_fails.min_face_px is None  # gender held but age got 1.5 years worse
+    assert age_fails.max_yaw_deg == 30.0  # the same figures in every bin, 30+ included: limit at 30
