@@ -36,6 +36,9 @@ _install.register(app)
 from signage.cli import fleet as _fleet  # noqa: E402
 
 _fleet.register(app)
+from signage.cli import fleet_admin as _fleet_admin  # noqa: E402
+
+_fleet_admin.register(app)
 from signage.cli import fleet_join as _fleet_join  # noqa: E402
 
 _fleet_join.register(app)

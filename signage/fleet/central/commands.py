@@ -1,0 +1,98 @@
+"""Pushing commands to screens: a retained QoS 1 MQTT message per group (docs/fleet.md, MQTT).
+
+A push is only a hint (screens poll for the truth), so a broker that is down or refuses us is a
+warning for the operator, never a failed publish: ``publish`` answers False with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from signage.feed.mqtt import Broker
+from signage.fleet.protocol import Command
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    ok: bool
+    reason: str = ""  # why not, in one sentence
+
+
+class CommandPublisher(Protocol):
+    def publish(self, topic: str, command: Command, *, retain: bool = True) -> PushResult: ...
+
+
+def command_payload(command: Command) -> bytes:
+    return json.dumps(command.to_json(), sort_keys=True).encode("utf-8")
+
+
+class MqttCommandPublisher:
+    """Connects, publishes one retained QoS 1 message, waits for the broker's ack, disconnects."""
+
+    def __init__(self, broker: Broker, timeout_s: float = 5.0) -> None:
+        self.broker = broker
+        self.timeout_s = timeout_s
+
+    def publish(self, topic: str, command: Command, *, retain: bool = True) -> PushResult:
+        import paho.mqtt.client as mqtt
+
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"signage-central-{secrets.token_hex(6)}"
+        )
+        client.disable_logger()
+        if self.broker.username is not None:
+            client.username_pw_set(self.broker.username, self.broker.password)
+        connected = threading.Event()
+        refused: list[str] = []
+
+        def on_connect(_c: Any, _u: Any, _f: Any, reason_code: Any, _p: Any) -> None:
+            if getattr(reason_code, "is_failure", False):
+                refused.append(str(reason_code))
+            connected.set()
+
+        client.on_connect = on_connect
+        where = self.broker.describe()
+        try:
+            if self.broker.tls:
+                client.tls_set()
+            client.connect(self.broker.host, self.broker.port, keepalive=30)
+        except (OSError, ValueError) as exc:
+            return PushResult(False, f"the broker {where} cannot be reached ({exc})")
+        client.loop_start()
+        try:
+            if not connected.wait(self.timeout_s):
+                return PushResult(False, f"the broker {where} did not answer within {self.timeout_s:g} s")
+            if refused:
+                return PushResult(False, f"the broker {where} refused the connection ({refused[0]})")
+            info = client.publish(topic, command_payload(command), qos=1, retain=retain)
+            try:
+                info.wait_for_publish(timeout=self.timeout_s)
+            except (RuntimeError, ValueError) as exc:
+                return PushResult(False, f"the broker {where} did not take the message ({exc})")
+            if not info.is_published():
+                return PushResult(False, f"the broker {where} did not confirm the message in time")
+            return PushResult(True)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+
+
+class RecordingPublisher:
+    """The fake: keeps every (topic, command, retain) it was given; ``down`` makes it fail."""
+
+    def __init__(self, down: bool = False) -> None:
+        self.down = down
+        self.sent: list[tuple[str, Command, bool]] = []
+
+    def publish(self, topic: str, command: Command, *, retain: bool = True) -> PushResult:
+        if self.down:
+            return PushResult(False, "the broker is down (fake)")
+        self.sent.append((topic, command, retain))
+        return PushResult(True)
