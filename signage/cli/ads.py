@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from signage.cli.ads_subjects import MinConfidenceOption, register_evaluate
-from signage.cli.common import ConfigOption, settings_or_exit
+from signage.cli.common import ConfigOption, config_exit, settings_or_exit
 from signage.yamlconf import ConfigError
 
 if TYPE_CHECKING:
@@ -43,12 +43,6 @@ def _classifier(config: Path | None, catalog: Path, subjects: Path | None, ocr: 
     return build_classifier(config, catalog, subjects, ocr)
 
 
-def _config_errors(exc: ConfigError) -> typer.Exit:
-    for finding in exc.findings:
-        typer.echo(str(finding), err=True)
-    return typer.Exit(2)
-
-
 def register(app: typer.Typer) -> None:
     ads = typer.Typer(
         help="The ad library: add, list, remove, classify and tag creatives.", no_args_is_help=True
@@ -77,7 +71,7 @@ def register(app: typer.Typer) -> None:
             raise _fail(str(exc)) from exc
         except ConfigError as exc:
             typer.echo(f"{path} has errors; fix them before adding ads:", err=True)
-            raise _config_errors(exc) from exc
+            raise config_exit(exc) from exc
         if not result.added:
             typer.echo(f"{file} is already in the catalog as '{result.ad_id}'; nothing changed.")
             return
@@ -104,7 +98,7 @@ def register(app: typer.Typer) -> None:
         try:
             rows = list_ads(_catalog(config, catalog))
         except ConfigError as exc:
-            raise _config_errors(exc) from exc
+            raise config_exit(exc) from exc
         if as_json:
             typer.echo(
                 json.dumps(
@@ -152,7 +146,7 @@ def register(app: typer.Typer) -> None:
         except LibraryError as exc:
             raise _fail(str(exc)) from exc
         except ConfigError as exc:
-            raise _config_errors(exc) from exc
+            raise config_exit(exc) from exc
         typer.echo(f"removed '{ad_id}'" + (f" and deleted {deleted}" if deleted else ""))
 
     @ads.command("classify")
@@ -220,7 +214,7 @@ def register(app: typer.Typer) -> None:
                     min_confidence=min_confidence,
                 )
         except ConfigError as exc:
-            raise _config_errors(exc) from exc
+            raise config_exit(exc) from exc
         if not outcomes:
             typer.echo("nothing to tag: every ad is confirmed or already tagged (use --all to re-tag).")
         for o in outcomes:

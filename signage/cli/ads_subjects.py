@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from signage.cli.common import ConfigOption, settings_or_exit
+from signage.cli.common import ConfigOption, config_exit, settings_or_exit
 from signage.yamlconf import ConfigError
 
 if TYPE_CHECKING:
@@ -50,9 +50,7 @@ def build_classifier(
     try:
         taxonomy = load_taxonomy(taxonomy_file, settings.policy.restricted_subjects)
     except ConfigError as exc:
-        for finding in exc.findings:
-            typer.echo(str(finding), err=True)
-        raise typer.Exit(2) from exc
+        raise config_exit(exc) from exc
     try:
         model = load_fusion(models or DEFAULT_MODELS_DIR)
     except ModelError as exc:

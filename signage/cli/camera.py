@@ -6,16 +6,13 @@ and how the watchdog reacts. No frame is ever saved or shown (privacy).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from signage.settings import load_settings
-from signage.yamlconf import ConfigError
+from signage.cli.common import ConfigOption, settings_or_exit, setup_logging
 
 
 def register(app: typer.Typer) -> None:
@@ -29,21 +26,14 @@ def camera(
             "--source", help="auto, simulated[:SEED], none, a device number, a URL or a video file."
         ),
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="Device settings file (signage.yaml).")
-    ] = None,
+    config: ConfigOption = None,
     seconds: Annotated[float, typer.Option(min=0.5, help="How long to watch the camera.")] = 10.0,
 ) -> None:
     """Check a camera: frames read and dropped, frame rate, reconnects, online/offline transitions."""
     from signage.camera import CameraStage, SourceError, open_source
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    try:
-        settings = load_settings(config).camera
-    except ConfigError as exc:
-        for finding in exc.findings:
-            typer.echo(str(finding), err=True)
-        raise typer.Exit(2) from exc
+    setup_logging()
+    settings = settings_or_exit(config).camera
     spec = source if source is not None else settings.source
     try:
         frame_source = open_source(spec, settings)

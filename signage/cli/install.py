@@ -116,31 +116,21 @@ def install_check(
 
 
 def _perception(settings: Any, models_dir: Path, no_attributes: bool) -> tuple[Perception, TrackerConfig]:
-    from classifier.faces import MediaPipeFaces
-    from signage.audience import Perception, Tracker, TrackerConfig
-    from signage.audience.stage import SceneCut
+    from signage.audience import TrackerConfig
+    from signage.audience.factory import build_perception, load_attribute_model
 
-    config = settings.perception
     model = None
     if not no_attributes:
-        import torch
+        from classifier.attributes import ModelError
 
-        from classifier.attributes import AttributeModel, ModelError
-
-        torch.set_num_threads(1)  # as in the player: the camera and MediaPipe need the other core
         try:
-            model = AttributeModel.load(models_dir)
+            model = load_attribute_model(
+                models_dir
+            )  # as in the player: the camera and MediaPipe need the other core
         except ModelError as exc:
             typer.echo(f"error: {exc} Use --no-attributes to check the camera without the model.", err=True)
             raise typer.Exit(2) from exc
-    tracker_config = TrackerConfig.from_settings(config)
-    perception = Perception(
-        MediaPipeFaces(min_score=config.min_face_score, use_mesh=config.use_face_mesh),
-        Tracker(tracker_config),
-        model,
-        scene_cut=SceneCut(config.scene_cut_threshold),
-    )
-    return perception, tracker_config
+    return build_perception(settings.perception, model), TrackerConfig.from_settings(settings.perception)
 
 
 class _View:

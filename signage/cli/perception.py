@@ -39,9 +39,7 @@ def perceive(
     ] = 10.0,
 ) -> None:
     """Run perception on SOURCE and print each person's track: dwell, attention, attributes with uncertainty."""
-    from classifier.faces import MediaPipeFaces
-    from signage.audience import Perception, Tracker, TrackerConfig
-    from signage.audience.stage import SceneCut
+    from signage.audience.factory import build_perception, load_attribute_model
 
     is_camera = source.isdigit()
     if not is_camera and not Path(source).is_file():
@@ -50,23 +48,14 @@ def perceive(
     settings = settings_or_exit(config).perception
     model = None
     if not no_attributes:
-        import torch
+        from classifier.attributes import ModelError
 
-        from classifier.attributes import AttributeModel, ModelError
-
-        torch.set_num_threads(1)  # as in the player (see factory): batched on one thread, no oversubscription
         try:
-            model = AttributeModel.load(models_dir)
+            model = load_attribute_model(models_dir)  # as in the player: batched on one torch thread
         except ModelError as exc:
             typer.echo(f"error: {exc} Use --no-attributes to track people without the model.", err=True)
             raise typer.Exit(2) from exc
-    detector = MediaPipeFaces(min_score=settings.min_face_score, use_mesh=settings.use_face_mesh)
-    perception = Perception(
-        detector,
-        Tracker(TrackerConfig.from_settings(settings)),
-        model,
-        scene_cut=SceneCut(settings.scene_cut_threshold),
-    )
+    perception = build_perception(settings, model)
     tracks: dict[int, Track] = {}
     frames = most_present = 0
     first_t = last_t = None
@@ -83,7 +72,7 @@ def perceive(
     except KeyboardInterrupt:
         pass
     finally:
-        detector.close()
+        perception.detector.close()
     wall = time.perf_counter() - started
     span = 0.0 if first_t is None or last_t is None else last_t - first_t
     summary: dict[str, Any] = {

@@ -10,14 +10,11 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import Engine
 
-from signage.cli.common import settings_or_exit, setup_logging
+from signage.cli.common import ConfigOption, settings_or_exit, setup_logging
 from signage.reports.model import FIRST_DAY, LAST_DAY
 from signage.settings import Settings
 from signage.yamlconf import ConfigError
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Device settings file (signage.yaml).")
-]
 DbOption = Annotated[
     str | None,
     typer.Option("--database-url", help="Database to read (default: web.database_url, else the device's)."),

@@ -10,21 +10,17 @@ from typing import Annotated
 import typer
 
 from signage.catalog import declared_catalog, load_catalog
-from signage.cli.common import settings_or_exit
+from signage.cli.common import ConfigOption, config_exit, print_findings, settings_or_exit
 from signage.domain import Catalog
 from signage.settings import Settings
 from signage.targeting.checker import check_rules
 from signage.targeting.decide import explain
-from signage.targeting.loader import build_ruleset, read_rule_file
+from signage.targeting.loader import load_rules
 from signage.targeting.model import RuleFile
 from signage.targeting.ruleset import RuleSet
 from signage.targeting.simulate import AudienceSyntaxError, parse_audience, simulate_day
-from signage.yamlconf import ConfigError, Finding, LocatedDocument
+from signage.yamlconf import ConfigError, Finding
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Device settings (time zone, policy, catalog)."),
-]
 CatalogOption = Annotated[
     Path | None, typer.Option("--catalog", help="Ad catalog to check names against (default: the settings').")
 ]
@@ -45,17 +41,8 @@ def catalog_for_rules(path: Path, image_s: float) -> Catalog:
 
 
 def _load(files: list[Path], settings: Settings) -> tuple[RuleSet | None, list[Finding]]:
-    parts: list[tuple[LocatedDocument, RuleFile]] = []
-    findings: list[Finding] = []
-    for path in files:
-        try:
-            parts.append(read_rule_file(path))
-        except ConfigError as exc:
-            findings.extend(exc.findings)
-    if findings:
-        return None, findings
     try:
-        return build_ruleset(parts, settings.tz, settings.perception.estimate_emotion), []
+        return load_rules(files, settings.tz, settings.perception.estimate_emotion), []
     except ConfigError as exc:
         return None, list(exc.findings)
 
@@ -63,8 +50,7 @@ def _load(files: list[Path], settings: Settings) -> tuple[RuleSet | None, list[F
 def _rules_or_exit(files: list[Path], settings: Settings) -> RuleSet:
     rules, findings = _load(files, settings)
     if rules is None:
-        for finding in findings:
-            typer.echo(str(finding), err=True)
+        print_findings(findings)
         raise typer.Exit(1)
     return rules
 
@@ -115,8 +101,7 @@ def register(app: typer.Typer) -> None:
             doc = {"valid": errors == 0, "errors": errors, "warnings": warnings}
             typer.echo(json.dumps({**doc, "findings": [f.as_dict() for f in findings]}, indent=2))
         else:
-            for finding in findings:
-                typer.echo(str(finding))
+            print_findings(findings, err=False)
             summary = f"{len(paths)} file(s): {errors} error(s), {warnings} warning(s)"
             if rules is not None:
                 summary += f"; {len(rules.rules)} rule(s) in force"
@@ -143,9 +128,7 @@ def register(app: typer.Typer) -> None:
         try:
             cat = catalog_for_rules(catalog or settings.catalog, settings.display.image_duration_s)
         except ConfigError as exc:
-            for finding in exc.findings:
-                typer.echo(str(finding), err=True)
-            raise typer.Exit(1) from None
+            raise config_exit(exc, 1) from None
         when = _parse_at(at, settings)
         if day:
             report = simulate_day(rules, cat, when.date(), settings.policy, seed=seed)

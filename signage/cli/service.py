@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from signage.cli.common import settings_or_exit
+from signage.cli.common import ConfigOption, settings_or_exit
 from signage.cli.player import settings_besides_data_dir
 
 UnitDirOption = Annotated[
@@ -38,9 +38,7 @@ def install_command(
             help="The player's data folder (default: data_dir of --config, else /var/lib/signage).",
         ),
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="Device settings file the service runs with.")
-    ] = None,
+    config: ConfigOption = None,
     unit_dir: UnitDirOption = None,
     display: Annotated[
         str, typer.Option("--display", help='The X display the screen shows ("none": a headless player).')

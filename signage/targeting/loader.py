@@ -134,8 +134,11 @@ def read_rule_file(path: Path) -> tuple[LocatedDocument, RuleFile]:
     return parse_rule_text(read_text(path), str(path))
 
 
-def load_rules(paths: Iterable[Path], tz: ZoneInfo | None = None) -> RuleSet:
-    """Load, validate and compile rule files. All errors of all files raise one ConfigError."""
+def load_rules(paths: Iterable[Path], tz: ZoneInfo | None = None, estimate_emotion: bool = True) -> RuleSet:
+    """Load, validate and compile rule files. All errors of all files raise one ConfigError.
+
+    ``estimate_emotion`` as in :func:`build_ruleset` (settings ``perception.estimate_emotion``).
+    """
     parts: list[tuple[LocatedDocument, RuleFile]] = []
     findings: list[Finding] = []
     for path in paths:
@@ -145,4 +148,4 @@ def load_rules(paths: Iterable[Path], tz: ZoneInfo | None = None) -> RuleSet:
             findings.extend(exc.findings)
     if findings:
         raise ConfigError(findings)
-    return build_ruleset(parts, tz or ZoneInfo("UTC"))
+    return build_ruleset(parts, tz or ZoneInfo("UTC"), estimate_emotion)
