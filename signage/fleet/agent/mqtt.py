@@ -47,6 +47,7 @@ class MqttWake:
         self.broker = broker
         self.topics = command_topics(prefix, screen_id)
         self.connected = False
+        self.subscribed = False  # the broker confirmed the subscriptions
         self.commands = 0
         self._on_command = on_command
         self._ever_connected = False
@@ -69,6 +70,7 @@ class MqttWake:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         self._client.connect_async(broker.host, broker.port, keepalive=keepalive_s)
         self._client.loop_start()
 
@@ -87,6 +89,12 @@ class MqttWake:
                 self.broker.describe(),
             )
             self._ever_connected = True
+
+    def _on_subscribe(self, _client: Any, _userdata: Any, _mid: Any, reason_codes: Any, _props: Any) -> None:
+        failed = [code for code in reason_codes if getattr(code, "is_failure", False)]
+        if failed:
+            log.warning("fleet commands: %s refused the subscription: %s", self.broker.describe(), failed[0])
+        self.subscribed = not failed
 
     def _on_disconnect(
         self, _client: Any, _userdata: Any, _flags: Any, reason_code: Any, _props: Any
