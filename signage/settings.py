@@ -199,6 +199,17 @@ def check_server_url(value: str | None) -> str | None:
     return value
 
 
+class FleetHealthSettings(StrictModel):
+    """When the central server (`signage fleet serve`) calls a screen unhealthy (docs/fleet.md)."""
+
+    # A screen whose last heartbeat is older than this is offline ("silent").
+    silent_after_min: Annotated[float, Field(gt=0, le=10_080)] = 5.0
+    # An open screen that has shown only the standby slide this long raises a health alert.
+    standby_only_after_min: Annotated[float, Field(gt=0, le=10_080)] = 30.0
+    # How often the monitor looks at every screen.
+    check_interval_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
+
+
 class FleetSettings(StrictModel):
     """This screen in a fleet: releases pulled from the central server (docs/fleet.md), and
     shipping its rows to a central PostgreSQL (`signage sync`)."""
@@ -214,6 +225,8 @@ class FleetSettings(StrictModel):
     disk_budget_mb: Annotated[int, Field(ge=1, le=10_000_000)] = 2048
     # The central server's blob store (`signage fleet publish`, `serve`); relative to data_dir.
     blob_dir: ConfigPath = Path("fleet-blobs")
+    # The central server's health monitor and the dashboard's fleet page.
+    health: FleetHealthSettings = FleetHealthSettings()
 
 
 def check_mqtt_url(value: str | None) -> str | None:

@@ -343,8 +343,17 @@ class ScreenStatus:
     plays_last_hour: int
     power: PowerState = "on"  # "off" outside opening hours
     screen_id: str | None = None  # set by the server from the token before it publishes
+    # The camera delivers pictures, but they show nothing (a covered or blinded lens); sent only
+    # when true, so a heartbeat without it reads as before. Read by signage.fleet.central.health.
+    camera_covered: bool = False
 
     def to_json(self) -> dict[str, Any]:
+        doc = self._json_fields()
+        if self.camera_covered:
+            doc["camera_covered"] = True
+        return doc
+
+    def _json_fields(self) -> dict[str, Any]:
         return {
             "sent_utc": self.sent_utc.isoformat(),
             "release_id": self.release_id,
@@ -372,6 +381,9 @@ class ScreenStatus:
             raise ProtocolError("field 'camera_online' is missing or not true/false")
         plays = _optional_int(doc, "plays_last_hour", 1_000_000)
         screen_id = doc.get("screen_id")
+        covered = doc.get("camera_covered", False)
+        if not isinstance(covered, bool):
+            raise ProtocolError("field 'camera_covered' is not true/false")
         return cls(
             sent_utc=_dt(doc.get("sent_utc"), "sent_utc"),
             release_id=_optional_str(doc, "release_id", 80),
@@ -381,6 +393,7 @@ class ScreenStatus:
             plays_last_hour=0 if plays is None else plays,
             power=power,
             screen_id=None if screen_id is None else check_name(screen_id, "screen id"),
+            camera_covered=covered,
         )
 
 
@@ -409,4 +422,5 @@ _STATUS_KEYS = (
     "plays_last_hour",
     "power",
     "screen_id",
+    "camera_covered",
 )
