@@ -19,8 +19,6 @@ import httpx
 
 from signage.fleet.protocol import API_PREFIX, ProtocolError, ScreenState, check_sha256
 
-CHUNK_BYTES = 256 * 1024
-
 
 class FleetError(Exception):
     """Something went wrong talking to the server; the message is one sentence."""
@@ -147,7 +145,7 @@ class HttpFleetClient:
                 if append and not response.headers.get("Content-Range", "").startswith(f"bytes {offset}-"):
                     raise BadAnswer(f"the fleet server sent {what} from the wrong offset")
                 with part.open("ab" if append else "wb") as out:
-                    for chunk in response.iter_bytes(CHUNK_BYTES):
+                    for chunk in response.iter_bytes():  # as it arrives: a cut keeps every byte received
                         out.write(chunk)
                     out.flush()
                     os.fsync(out.fileno())

@@ -1,0 +1,223 @@
+"""The agent against the real central server (signage.fleet.central: PostgreSQL, uvicorn, HTTP)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+from agent_helpers import SCREEN, catalog_yaml, rule_yaml, sha
+from fastapi import FastAPI, Request, Response
+from sqlalchemy.engine import Engine
+from starlette.middleware.base import RequestResponseEndpoint
+from typer.testing import CliRunner
+
+from signage.cli import app as cli
+from signage.clock import FakeClock
+from signage.fleet.agent.agent import FleetAgent
+from signage.fleet.agent.client import HttpFleetClient, TokenRefused
+from signage.fleet.agent.store import ReleaseStore
+from signage.fleet.agent.validate import ReleaseCheck
+from signage.fleet.central import migrate as central_migrate
+from signage.fleet.central.blobstore import BlobStore
+from signage.fleet.central.registry import add_group, add_screen, add_store
+from signage.fleet.central.releases import insert_release
+from signage.fleet.central.server import create_app
+from signage.fleet.protocol import ReleaseFile
+from signage.store.engine import make_engine
+
+pytestmark = pytest.mark.postgres
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
+def noise_png(seed: int, size: int = 96) -> bytes:
+    """A picture that does not compress: tens of kilobytes, so a download can be cut half-way."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    ok, data = cv2.imencode(".png", pixels)
+    assert ok
+    return bytes(data.tobytes())
+
+
+@dataclass
+class Central:
+    url: str
+    engine: Engine
+    blobs: BlobStore
+    token: str
+    root: Path
+    ranges: list[tuple[str, str | None]] = field(default_factory=list)  # (blob, Range) of each request
+
+    def publish(self, files: dict[str, bytes]) -> str:
+        entries = []
+        for path, data in sorted(files.items()):
+            source = self.root / "upload" / path
+            source.parent.mkdir(parents=True, exist_ok=True)
+            source.write_bytes(data)
+            blob = self.blobs.put_file(source)
+            entries.append(ReleaseFile(path, blob.sha256, blob.size))
+        return insert_release(self.engine, "north", entries, "test", NOW).release_id
+
+
+@pytest.fixture
+def central(pg_url: str, tmp_path: Path) -> Iterator[Central]:
+    engine = make_engine(pg_url)
+    central_migrate.upgrade(engine)
+    with engine.begin() as conn:
+        add_store(conn, "store-1", "Store one", "UTC", NOW)
+        token = add_screen(conn, SCREEN, "store-1", NOW)
+        add_group(conn, "north", NOW, members=[SCREEN])
+    blobs = BlobStore(tmp_path / "central-blobs")
+    app: FastAPI = create_app(engine, blobs.root, clock=FakeClock(start_utc=NOW))
+    port = _free_port()
+    state = Central(f"http://127.0.0.1:{port}", engine, blobs, token, tmp_path)
+
+    @app.middleware("http")
+    async def record_ranges(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if "/blobs/" in request.url.path:
+            state.ranges.append((request.url.path.rsplit("/", 1)[-1], request.headers.get("range")))
+        return await call_next(request)
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield state
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class CutStream(httpx.SyncByteStream):
+    """The body of one response, cut after ``limit`` bytes as a reset connection would."""
+
+    def __init__(self, inner: httpx.SyncByteStream, limit: int, request: httpx.Request) -> None:
+        self._inner, self._limit, self._request = inner, limit, request
+
+    def __iter__(self) -> Iterator[bytes]:
+        sent = 0
+        for chunk in self._inner:
+            if sent + len(chunk) >= self._limit:
+                yield chunk[: self._limit - sent]
+                raise httpx.ReadError("connection reset by peer", request=self._request)
+            sent += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class CutFirstBlob(httpx.BaseTransport):
+    """The real HTTP transport, except that the first download of ``sha`` stops after ``limit`` bytes."""
+
+    def __init__(self, sha: str, limit: int) -> None:
+        self._http = httpx.HTTPTransport()
+        self._sha, self._limit = sha, limit
+        self.cut = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._http.handle_request(request)
+        if self.cut or not request.url.path.endswith(self._sha):
+            return response
+        self.cut = True
+        assert isinstance(response.stream, httpx.SyncByteStream)
+        stream = CutStream(response.stream, self._limit, request)
+        return httpx.Response(response.status_code, headers=response.headers, stream=stream, request=request)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def agent_for(root: Path, client: HttpFleetClient) -> tuple[FleetAgent, ReleaseStore]:
+    store = ReleaseStore(root / "screen" / "fleet")
+    check = ReleaseCheck(ZoneInfo("UTC"))
+    agent = FleetAgent(client, store, check.problem, threading.Event(), FakeClock(start_utc=NOW))
+    return agent, store
+
+
+def files_of(*media: tuple[str, bytes]) -> dict[str, bytes]:
+    ids = [name for name, _ in media]
+    out = {"catalog.yaml": catalog_yaml(*ids), "rules/store.yaml": rule_yaml(ids[0])}
+    out.update({f"media/{name}.png": data for name, data in media})
+    return out
+
+
+def test_a_cut_download_resumes_with_a_range_from_the_part(central: Central, tmp_path: Path) -> None:
+    media = noise_png(1)
+    assert len(media) > 20_000
+    release_id = central.publish(files_of(("spring", media)))
+    digest = sha(media)
+    transport = CutFirstBlob(digest, limit=12_345)
+    client = HttpFleetClient(central.url, central.token, transport=transport)
+    try:
+        agent, store = agent_for(tmp_path, client)
+        assert not agent.poll_once()  # the media download was cut
+        assert transport.cut and store.current_release_id() is None
+        assert store.part_path(digest).stat().st_size == 12_345
+        assert agent.poll_once()  # 304 on the state, the rest of the media from byte 12345
+        assert store.current_release_id() == release_id
+        assert [r for blob, r in central.ranges if blob == digest] == [None, "bytes=12345-"]
+        assert (store.current_dir / "media/spring.png").read_bytes() == media
+        assert stat.S_IMODE(store.blob_path(digest).stat().st_mode) & 0o222 == 0  # read-only
+    finally:
+        client.close()
+
+
+def test_state_304_and_a_refused_token_on_the_real_server(central: Central, tmp_path: Path) -> None:
+    central.publish(files_of(("spring", noise_png(2, 16))))
+    client = HttpFleetClient(central.url, central.token)
+    wrong = HttpFleetClient(central.url, "not-the-token")
+    try:
+        first = client.get_state(None)
+        assert first.state is not None and first.state.screen_id == SCREEN and first.etag
+        again = client.get_state(first.etag)
+        assert again.not_modified
+        with pytest.raises(TokenRefused):
+            wrong.get_state(None)
+    finally:
+        client.close()
+        wrong.close()
+
+
+def test_fleet_join_checks_the_token_with_the_server_and_saves_it_0600(
+    central: Central, tmp_path: Path
+) -> None:
+    settings = tmp_path / "signage.yaml"
+    settings.write_text(f"screen_id: {SCREEN}\ndata_dir: data\n")
+    runner = CliRunner()
+    args = ["fleet", "join", "--server", central.url, "--token-stdin", "-c", str(settings)]
+    refused = runner.invoke(cli, args, input="wrong-token\n")
+    assert refused.exit_code == 1 and "refused this token" in refused.output
+    token_file = tmp_path / "data" / "fleet-token"
+    assert not token_file.exists()
+    joined = runner.invoke(cli, args, input=central.token + "\n")
+    assert joined.exit_code == 0, joined.output
+    assert token_file.read_text() == central.token + "\n"
+    assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
+    assert f"server_url: {central.url}" in joined.output
+    other = tmp_path / "other.yaml"
+    other.write_text("screen_id: screen-9\ndata_dir: data9\n")
+    mismatch = runner.invoke(cli, [*args[:-1], str(other)], input=central.token + "\n")
+    assert mismatch.exit_code == 1 and "belongs to screen 'screen-7'" in mismatch.output
