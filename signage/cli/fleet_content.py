@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 
 from signage.cli.common import ConfigOption, settings_or_exit, setup_logging
@@ -20,11 +21,13 @@ from signage.feed.mqtt import Broker
 from signage.fleet.central.alerts import clear_alert, create_alert, list_alerts, parse_until
 from signage.fleet.central.blobstore import BlobStore
 from signage.fleet.central.bundle import BundleError, Validation, prepare_bundle
-from signage.fleet.central.commands import CommandPublisher, MqttCommandPublisher
+from signage.fleet.central.commands import CommandPublisher, MqttCommandPublisher, MqttStatusRelay
 from signage.fleet.central.registry import group_exists, list_groups, list_screens
 from signage.fleet.central.releases import insert_release, republish, store_blobs
 from signage.fleet.protocol import Command, CommandKind, group_topic
 from signage.settings import Settings
+from signage.store.migrate import upgrade as store_upgrade
+from signage.store.sql import one_line
 
 BrokerOption = Annotated[
     str | None, typer.Option("--broker", help="MQTT broker, mqtt://host:port (default: feed.mqtt_url).")
@@ -205,6 +208,8 @@ def register(fleet_app: typer.Typer) -> None:
         host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8600,
         blob_dir: BlobDirOption = None,
+        broker: BrokerOption = None,
+        topic_prefix: PrefixOption = None,
         central: CentralOption = None,
         config: ConfigOption = None,
     ) -> None:
@@ -217,11 +222,27 @@ def register(fleet_app: typer.Typer) -> None:
         settings = settings_or_exit(config)
         setup_logging(settings.log_level)
         blobs = blob_dir_of(settings, blob_dir)
-        with central_engine(central, settings) as engine:
-            uvicorn.run(
-                create_app(engine, blobs),
-                host=host,
-                port=port,
-                log_level=settings.log_level.lower(),
-                **uvicorn_options(settings.web),
-            )
+        url = broker or settings.feed.mqtt_url
+        relay = MqttStatusRelay(Broker.from_url(url)) if url else None
+        try:
+            with central_engine(central, settings) as engine:
+                try:  # screens upload their play rows into the store's tables
+                    store_upgrade(engine)
+                except sa.exc.SQLAlchemyError as exc:
+                    fail(f"cannot create the play tables in the central database: {one_line(exc)}")
+                app = create_app(
+                    engine,
+                    blobs,
+                    status_publisher=relay,
+                    topic_prefix=topic_prefix or settings.feed.topic_prefix,
+                )
+                uvicorn.run(
+                    app,
+                    host=host,
+                    port=port,
+                    log_level=settings.log_level.lower(),
+                    **uvicorn_options(settings.web),
+                )
+        finally:
+            if relay is not None:
+                relay.close()

@@ -96,3 +96,36 @@ class RecordingPublisher:
             return PushResult(False, "the broker is down (fake)")
         self.sent.append((topic, command, retain))
         return PushResult(True)
+
+
+class MqttStatusRelay:
+    """A long-lived connection that republishes screens' heartbeats (retained, QoS 1) for monitoring.
+
+    paho connects and reconnects in its own thread; while the broker is away, messages wait in a
+    bounded queue and the oldest are dropped, so a heartbeat never waits on the broker.
+    """
+
+    def __init__(self, broker: Broker, max_queued: int = 1000) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.broker = broker
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"signage-central-status-{secrets.token_hex(4)}"
+        )
+        self._client.disable_logger()
+        self._client.max_queued_messages_set(max_queued)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        if broker.username is not None:
+            self._client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            self._client.tls_set()
+        self._client.connect_async(broker.host, broker.port, keepalive=30)
+        self._client.loop_start()
+        log.info("screen statuses are republished on %s", broker.describe())
+
+    def publish_status(self, topic: str, payload: bytes) -> None:
+        self._client.publish(topic, payload, qos=1, retain=True)
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()

@@ -22,6 +22,8 @@ from signage.clock import Clock, SystemClock
 from signage.fleet.central.auth import ScreenPrincipal, current_screen
 from signage.fleet.central.blobstore import CHUNK, BlobStore
 from signage.fleet.central.state import blob_allowed, etag_matches, screen_state, state_etag
+from signage.fleet.central.uplink_api import StatusPublisher
+from signage.fleet.central.uplink_api import router as uplink_router
 from signage.fleet.protocol import API_PREFIX, SHA256_RE
 
 log = logging.getLogger(__name__)
@@ -144,14 +146,25 @@ def screen_router() -> APIRouter:
     return router
 
 
-def create_app(engine: Engine, blob_dir: Path, *, clock: Clock | None = None) -> FastAPI:
-    """The API on ``engine`` (the registry, already migrated) and the blob store at ``blob_dir``.
+def create_app(
+    engine: Engine,
+    blob_dir: Path,
+    *,
+    clock: Clock | None = None,
+    status_publisher: StatusPublisher | None = None,
+    topic_prefix: str = "signage",
+) -> FastAPI:
+    """The API on ``engine`` (the registry and the store schema migrated) and the blob store at ``blob_dir``.
 
-    Routes read ``request.app.state.engine``, ``.blobs`` (a BlobStore) and ``.clock``.
+    Routes read ``request.app.state.engine``, ``.blobs`` (a BlobStore), ``.clock``, and for the
+    uplink's heartbeats ``.status_publisher`` (None: not republished) and ``.topic_prefix``.
     """
     app = FastAPI(title="signage fleet", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine
     app.state.blobs = BlobStore(blob_dir)
     app.state.clock = clock or SystemClock()
+    app.state.status_publisher = status_publisher
+    app.state.topic_prefix = topic_prefix
     app.include_router(screen_router(), prefix=API_PREFIX)
+    app.include_router(uplink_router, prefix=API_PREFIX)
     return app
