@@ -119,6 +119,12 @@ class UplinkClient:
     def close(self) -> None:
         self._client.close()
 
+    def __enter__(self) -> UplinkClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
 
 def row_bodies(
     table: sa.Table, rows: list[dict[str, object]], limit: int = BODY_BYTES

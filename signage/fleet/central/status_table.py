@@ -3,7 +3,7 @@
 One row per screen, overwritten by ``POST /fleet/v1/heartbeat`` (``protocol.ScreenStatus`` plus the
 time it arrived). The screen's synced ``heartbeat`` row (rules and catalog validity, app version)
 comes with its other rows; this one is what it says between syncs: release on screen, camera, disk,
-plays in the last hour and power. Created by the central migration ``0002_screen_status``; its own
+camera covered, plays in the last hour and power. Created by the central migration ``0002_screen_status``; its own
 MetaData, so the registry's tables are declared where they always were.
 """
 
@@ -28,6 +28,7 @@ screen_status = sa.Table(
     sa.Column("sent_utc", UTCDateTime(), nullable=False),
     sa.Column("release_id", sa.String(80), nullable=True),
     sa.Column("camera_online", sa.Boolean(), nullable=False),
+    sa.Column("camera_covered", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("disk_free_bytes", sa.BigInteger(), nullable=True),
     sa.Column("playing_ad_id", sa.String(128), nullable=True),
     sa.Column("plays_last_hour", sa.Integer(), nullable=False),
@@ -43,6 +44,7 @@ def store_status(conn: Connection, status: ScreenStatus, screen_id: str, receive
         "sent_utc": status.sent_utc,
         "release_id": status.release_id,
         "camera_online": status.camera_online,
+        "camera_covered": status.camera_covered,
         "disk_free_bytes": status.disk_free_bytes,
         "playing_ad_id": status.playing_ad_id,
         "plays_last_hour": status.plays_last_hour,
@@ -62,6 +64,7 @@ def latest_status(conn: Connection, screen_id: str) -> tuple[ScreenStatus, datet
         sent_utc=row.sent_utc,
         release_id=row.release_id,
         camera_online=row.camera_online,
+        camera_covered=row.camera_covered,
         disk_free_bytes=row.disk_free_bytes,
         playing_ad_id=row.playing_ad_id,
         plays_last_hour=row.plays_last_hour,

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Connection, Engine
+from starlette.requests import ClientDisconnect
 
 from signage.clock import Clock, SystemClock
 from signage.fleet.central.auth import ScreenPrincipal, current_screen
@@ -81,11 +82,14 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise HTTPException(status_code=413, detail=f"the body is over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(status_code=413, detail=f"the body is over {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HTTPException(status_code=413, detail=f"the body is over {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect as exc:  # the link dropped mid-body: nothing was read, nothing is written
+        raise HTTPException(status_code=400, detail="the client went away before the body ended") from exc
     return b"".join(chunks)
 
 

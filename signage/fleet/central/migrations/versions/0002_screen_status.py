@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("sent_utc", UTCDateTime(), nullable=False),
         sa.Column("release_id", sa.String(80), nullable=True),
         sa.Column("camera_online", sa.Boolean(), nullable=False),
+        sa.Column("camera_covered", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("disk_free_bytes", sa.BigInteger(), nullable=True),
         sa.Column("playing_ad_id", sa.String(128), nullable=True),
         sa.Column("plays_last_hour", sa.Integer(), nullable=False),
