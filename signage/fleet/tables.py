@@ -19,6 +19,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "signage.store.models",
     "signage.impressions.tables",
     "signage.impressions.occupancy_table",
+    "signage.fleet.power_table",
 )
 
 

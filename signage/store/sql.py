@@ -15,10 +15,11 @@ from signage.store.syncseq import SYNC_COLUMN, next_sync_seq
 def stored_tables() -> tuple[sa.Table, ...]:
     """What the player stores, in commit order: the play before the rows that describe it."""
     # Imported here: the impression tables use this package's column types (an import cycle at load).
+    from signage.fleet.power_table import POWER_EVENT
     from signage.impressions.occupancy_table import OCCUPANCY
     from signage.impressions.tables import IMPRESSION, IMPRESSION_TRACK
 
-    return (PLAY, HEARTBEAT, IMPRESSION, IMPRESSION_TRACK, OCCUPANCY)
+    return (PLAY, HEARTBEAT, IMPRESSION, IMPRESSION_TRACK, OCCUPANCY, POWER_EVENT)
 
 
 def retry_delay_s(attempt: int, base_s: float = 0.5, cap_s: float = 5.0) -> float:

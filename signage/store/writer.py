@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from signage.domain import Play, PlayRecord
+from signage.fleet.power import PowerEvent
 from signage.impressions.metrics import Impression
 from signage.impressions.occupancy import OccupancyCell
 from signage.store.base import Heartbeat
@@ -52,6 +53,7 @@ from signage.store.sql import is_row_error, one_line, retry_delay_s, stored_tabl
 log = logging.getLogger(__name__)
 
 _PLAY, _BEAT, _IMPRESSION, _OCCUPANCY = "play", "heartbeat", "impression", "occupancy"
+_POWER = "power_event"
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,17 @@ class StoreWriter:
             return
         key = f"{screen_id}/{run_id}/{hour.isoformat()}"
         self._put(Record(_OCCUPANCY, key, {"occupancy": rows}), None)
+
+    def write_power_event(self, event: PowerEvent) -> None:
+        """Queue one change of the screen's power (``signage.fleet.power``); bad data is reported."""
+        from signage.fleet.power_table import power_event_values  # see stored_tables
+
+        try:
+            values = power_event_values(event)
+        except ValueError as exc:
+            self._reject(f"power event not recorded: {exc}")
+            return
+        self._put(Record(_POWER, event.event_id, {"power_event": (values,)}), None)
 
     def recent_plays(self, since: datetime) -> Sequence[PlayRecord]:
         plays: dict[str, Play] = {}
