@@ -36,6 +36,14 @@ class Player(Protocol):
     def show_standby(self, seconds: float) -> None:
         """Show the standby slide for ``seconds``; ``pump`` then reports a result with ad_id 'standby'."""
 
+    def show_message(self, item_id: str, text: str, image: Path | None, seconds: float) -> None:
+        """Show ``text`` full screen, large and high-contrast (an emergency alert), with ``image``
+        above it when it loads (else the text alone); ``pump`` reports ``item_id`` after ``seconds``."""
+
+    def show_black(self, item_id: str, seconds: float) -> None:
+        """Show black (the store is closed) and let the display sleep; ``pump`` reports ``item_id``
+        after ``seconds``."""
+
     def pump(self) -> PlayResult | None: ...
 
     def remaining_s(self) -> float | None:

@@ -20,8 +20,9 @@ class _Item:
 class FakePlayer:
     """Plays each ad for exactly ``ad.duration_s`` of ``clock``; a missing media file is SKIPPED.
 
-    ``shown`` lists what was put on screen, in order (ad ids and 'standby'), so tests can check
-    the sequence; ``screenshots`` lists the paths asked for (nothing is written).
+    ``shown`` lists what was put on screen, in order (ad ids, 'standby' and the ids of messages and
+    black screens), so tests can check the sequence; ``screenshots`` lists the paths asked for
+    (nothing is written).
     """
 
     def __init__(self, clock: Callable[[], float]) -> None:
@@ -31,6 +32,7 @@ class FakePlayer:
         self.prepared: list[str] = []
         self.shown: list[str] = []
         self.screenshots: list[Path] = []
+        self.messages: list[tuple[str, str, Path | None]] = []  # (item id, text, image) of show_message
         self.closed = False
         self.quit_requested = False
 
@@ -53,6 +55,17 @@ class FakePlayer:
         self._pending = None
         self._current = _Item(STANDBY_ID, self._clock(), seconds)
         self.shown.append(STANDBY_ID)
+
+    def show_message(self, item_id: str, text: str, image: Path | None, seconds: float) -> None:
+        self._pending = None
+        self._current = _Item(item_id, self._clock(), seconds)
+        self.shown.append(item_id)
+        self.messages.append((item_id, text, image))
+
+    def show_black(self, item_id: str, seconds: float) -> None:
+        self._pending = None
+        self._current = _Item(item_id, self._clock(), seconds)
+        self.shown.append(item_id)
 
     def pump(self) -> PlayResult | None:
         if self._pending is not None:

@@ -25,7 +25,14 @@ import pygame
 from signage.domain import STANDBY_ID, Ad, MediaKind, PlayOutcome
 from signage.playback.base import PlayResult
 from signage.playback.frames import pin_malloc_thresholds
-from signage.playback.slides import BACKGROUND, generated_standby, load_still, privacy_badge
+from signage.playback.slides import (
+    BACKGROUND,
+    alert_slide,
+    black_slide,
+    generated_standby,
+    load_still,
+    privacy_badge,
+)
 from signage.playback.vlcvideo import (
     MediaError,
     VideoClip,
@@ -57,6 +64,7 @@ class _Slot:
     still: pygame.Surface | None = None
     shown_mono: float | None = None
     seen: int = 0
+    dark: bool = False  # black outside opening hours: no notice drawn, the display may sleep
 
 
 _Prepared = VideoClip | pygame.Surface | MediaError
@@ -115,6 +123,7 @@ class PygamePlayer:
         self.frames_blitted = 0  # video frames drawn by pump (callbacks mode), for the benchmarks
         self.frames_delivered = 0  # video frames VLC handed over, counted when each clip ends
         self.resume_latency_s = INITIAL_RESUME_LATENCY_S
+        self._sleep_allowed = False  # SDL keeps the display awake (screen saver, DPMS) unless allowed
         self._draw(self._standby_surface())  # never start on a black window
 
     # -- loading -------------------------------------------------------------------------------
@@ -177,6 +186,7 @@ class PygamePlayer:
             self._pending = PlayResult(ad.ad_id, PlayOutcome.SKIPPED, 0.0, str(prepared))
             return
         if isinstance(prepared, VideoClip):
+            self._allow_sleep(False)
             self._slot = _Slot(ad.ad_id, ad.duration_s, now, clip=prepared)
             prepared.play()
         else:
@@ -187,12 +197,36 @@ class PygamePlayer:
         self._pending = None
         self._show_still(_Slot(STANDBY_ID, seconds, self._clock(), still=self._standby_surface()))
 
+    def show_message(self, item_id: str, text: str, image: Path | None, seconds: float) -> None:
+        self._end_slot()
+        self._pending = None
+        picture = None
+        if image is not None:
+            try:
+                picture = pygame.image.load(str(image))
+            except (pygame.error, OSError, ValueError) as exc:
+                self._report(f"picture {image} of {item_id} cannot be shown, the text is shown alone: {exc}")
+        still = alert_slide(text, self.size, picture)
+        self._show_still(_Slot(item_id, seconds, self._clock(), still=still))
+
+    def show_black(self, item_id: str, seconds: float) -> None:
+        self._end_slot()
+        self._pending = None
+        self._show_still(_Slot(item_id, seconds, self._clock(), still=black_slide(self.size), dark=True))
+
     def _show_still(self, slot: _Slot) -> None:
         assert slot.still is not None
         self._slot = slot
-        self._draw(slot.still)
+        self._allow_sleep(slot.dark)
+        self._draw(slot.still, badge=not slot.dark)
         slot.shown_mono = self._clock()
         self._release_retiring()
+
+    def _allow_sleep(self, allow: bool) -> None:
+        # SDL resets the X screen saver every 30 s, which would wake a display DPMS switched off.
+        if allow != self._sleep_allowed:
+            self._sleep_allowed = allow
+            pygame.display.set_allow_screensaver(allow)
 
     def pump(self) -> PlayResult | None:
         for event in pygame.event.get():
@@ -309,12 +343,12 @@ class PygamePlayer:
         return result
 
     # -- drawing ------------------------------------------------------------------------------
-    def _draw(self, picture: pygame.Surface, *, clear: bool = True) -> None:
+    def _draw(self, picture: pygame.Surface, *, clear: bool = True, badge: bool = True) -> None:
         if clear:
             self._screen.fill(BACKGROUND)
         width, height = picture.get_size()
         self._screen.blit(picture, ((self.size[0] - width) // 2, (self.size[1] - height) // 2))
-        if self._badge is not None:
+        if self._badge is not None and badge:
             margin = max(4, self.size[1] // 100)
             spot = (
                 self.size[0] - self._badge.get_width() - margin,

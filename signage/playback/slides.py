@@ -68,3 +68,67 @@ def privacy_badge(text: str, screen_size: tuple[int, int]) -> pygame.Surface:
     badge.fill((0, 0, 0, 150))
     badge.blit(label, (pad, pad))
     return badge
+
+
+ALERT_BACKGROUND = (150, 0, 0)  # white on this red: a contrast ratio above 8:1
+ALERT_TEXT = (255, 255, 255)
+
+
+def _wrap(text: str, font: pygame.font.Font, width: int) -> list[str]:
+    """The words of ``text`` in lines no wider than ``width`` (a longer word gets a line of its own)."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for word in paragraph.split():
+            candidate = f"{line} {word}" if line else word
+            if line and font.size(candidate)[0] > width:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        lines.append(line)
+    return lines
+
+
+def alert_slide(
+    message: str, screen_size: tuple[int, int], image: pygame.Surface | None = None
+) -> pygame.Surface:
+    """A full-screen emergency message: large white text on red, the alert's picture above it.
+
+    The text gets the largest size (from an eighth of the screen's height down) at which it fits in
+    the space left; the picture takes at most half the height.
+    """
+    width, height = screen_size
+    canvas = pygame.Surface(screen_size)
+    canvas.fill(ALERT_BACKGROUND)
+    margin = max(8, min(width, height) // 20)
+    top = margin
+    if image is not None and image.get_width() > 0 and image.get_height() > 0:
+        box = (width - 2 * margin, height // 2 - margin)
+        fitted = fit_size(image.get_size(), box)
+        source = image.convert(24) if image.get_bitsize() < 24 else image
+        picture = pygame.transform.smoothscale(source, fitted)
+        canvas.blit(picture, ((width - fitted[0]) // 2, top))
+        top += fitted[1] + margin
+    room = (width - 2 * margin, height - top - margin)
+    size = max(16, height // 8)
+    while True:
+        font = pygame.font.Font(None, size)
+        lines = _wrap(message, font, room[0])
+        block = font.get_linesize() * len(lines)
+        if size <= 16 or (block <= room[1] and all(font.size(line)[0] <= room[0] for line in lines)):
+            break
+        size = max(16, int(size * 0.85))
+    y = top + max(0, (room[1] - block) // 2)
+    for line in lines:
+        label = font.render(line, True, ALERT_TEXT)
+        canvas.blit(label, label.get_rect(midtop=(width // 2, y)))
+        y += font.get_linesize()
+    return canvas
+
+
+def black_slide(screen_size: tuple[int, int]) -> pygame.Surface:
+    """The screen outside opening hours: black, nothing on it."""
+    canvas = pygame.Surface(screen_size)
+    canvas.fill((0, 0, 0))
+    return canvas
