@@ -33,6 +33,9 @@ from signage.clock import Clock, SystemClock
 from signage.domain import AudienceSnapshot, Catalog
 from signage.feed import open_feed
 from signage.fleet.agent.wiring import release_reloaders, release_store, start_agent
+from signage.fleet.directives import FileDirectives
+from signage.fleet.override import Override
+from signage.fleet.power import choose_power
 from signage.fleet.release_id import current_release
 from signage.impressions.observer import ImpressionObserver
 from signage.impressions.occupancy import OccupancyObserver
@@ -148,10 +151,11 @@ def run(settings: Settings, options: RunOptions) -> int:
             start_agent(settings, releases, stop, clock, stack)  # stopped before the reloader
 
         camera = _open_camera(settings, stop)
+        closed = threading.Event()  # set outside opening hours: perception pauses
         perception: PerceptionStage | None = None
         if camera is not None and settings.perception.enabled:
             try:
-                perception = build_perception_stage(settings, camera, stop, options.models_dir)
+                perception = build_perception_stage(settings, camera, stop, options.models_dir, closed)
             except ModelError as exc:
                 # A broken install is refused before anything starts, in one sentence (DESIGN principle 10).
                 log.critical("cannot start: %s", exc)
@@ -171,6 +175,12 @@ def run(settings: Settings, options: RunOptions) -> int:
         feed = open_feed(settings, probe_local=options.local_feed)
         if feed is not None:
             stack.callback(feed.close)  # after the loop has closed the open play
+        override = None
+        if settings.fleet.server_url is not None:  # alerts and opening hours, as the agent keeps them
+            directives = FileDirectives.under(settings.data_dir, clock.monotonic)
+            override = Override(
+                directives, settings.screen_id, choose_power(headless=headless), store, closed
+            )
         loop = _build_loop(
             settings,
             options,
@@ -183,6 +193,7 @@ def run(settings: Settings, options: RunOptions) -> int:
             player,
             clock,
             feed.observer if feed is not None else None,
+            override,
         )
         if options.duration_s is not None:
             timer = threading.Timer(options.duration_s, stop.set)
@@ -210,6 +221,7 @@ def _build_loop(
     player: Player,
     clock: Clock,
     feed: PlayObserver | None = None,
+    override: Override | None = None,
 ) -> SlotLoop:
     programme = Programme(
         catalog.current,
@@ -263,4 +275,5 @@ def _build_loop(
         observers,
         catalog_version=lambda: catalog.version,
         release_id=release_id,
+        override=override,
     )

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Protocol
 
 from signage.clock import Clock
-from signage.domain import STANDBY_ID, AudienceSnapshot, Decision, Play, PlayOutcome, PlayRecord
+from signage.domain import ALERT_PREFIX, STANDBY_ID, AudienceSnapshot, Decision, Play, PlayOutcome, PlayRecord
+from signage.fleet.override import TAKEOVER_SLOT_S, ScreenOverride, Takeover, end_reason
 from signage.playback.base import Player, PlayResult
 from signage.store.base import PlaySink
 from signage.targeting.history import PlayHistory
@@ -71,6 +72,7 @@ class SlotLoop:
         observers: Sequence[PlayObserver] = (),
         catalog_version: Callable[[], int] = lambda: 0,
         release_id: Callable[[], str | None] = lambda: None,  # the fleet release on screen
+        override: ScreenOverride | None = None,  # fleet alerts and opening hours (signage.fleet.override)
     ) -> None:
         self.config = config
         self.player = player
@@ -81,6 +83,8 @@ class SlotLoop:
         self.observers = tuple(observers)
         self.catalog_version = catalog_version
         self.release_id = release_id
+        self.override = override
+        self._takeover: Takeover | None = None  # the alert or closed screen up instead of the programme
         self._catalog_version = catalog_version()
         # Kept indexed between decisions: re-indexing a day of plays at every decision costs ms.
         self.history = PlayHistory()
@@ -164,6 +168,8 @@ class SlotLoop:
         """One iteration: pump the player, start the next item when the current one ended."""
         result = self.player.pump()
         now = self.clock.monotonic()
+        if self.override is not None and self._overridden(result, now):
+            return
         if self._current is None:
             self._start(self._next or self._decide())
             return
@@ -175,6 +181,31 @@ class SlotLoop:
         self._maybe_sample(now)
         self._maybe_screenshot(now)
 
+    def _overridden(self, result: PlayResult | None, now: float) -> bool:
+        """Put up what the fleet wants instead of the programme (an alert; black while the store is
+        closed), checked at every step; True while it holds the screen. Closed, nothing is recorded."""
+        assert self.override is not None
+        wanted = self.override.wanted(self.clock.now_utc())
+        shown = self._takeover
+        if wanted is None and shown is None:
+            return False
+        if wanted != shown or result is not None:
+            if result is not None and self._current is not None:
+                self._finish(result)  # it ended on its own this very step
+            self.interrupt(end_reason(shown, wanted, self.clock.now_utc()))
+            self._next = None
+            self._takeover = wanted
+            if wanted is None:
+                return False  # the programme takes over again at once
+            if wanted.closed:
+                self.player.show_black(wanted.item_id, TAKEOVER_SLOT_S)
+            else:
+                self._start(Decision(None, "alert", wanted.message), wanted)
+            return True
+        closed = AudienceSnapshot.unknown(now) if wanted is not None and wanted.closed else None
+        self._maybe_sample(now, closed)  # heartbeats and the watchdog go on; the audience is unknown
+        return True
+
     def _maybe_prepare_next(self) -> None:
         remaining = self.player.remaining_s()
         if self._next is None and remaining is not None and remaining <= self.config.lead_s:
@@ -182,10 +213,10 @@ class SlotLoop:
             if self._next.ad is not None:
                 self.player.prepare(self._next.ad)
 
-    def _maybe_sample(self, now: float) -> None:
+    def _maybe_sample(self, now: float, snapshot: AudienceSnapshot | None = None) -> None:
         if self.observers and now - self._last_sample_mono >= self.config.sample_every_s:
             self._last_sample_mono = now
-            snapshot = self.audience()
+            snapshot = snapshot or self.audience()
             for observer in self.observers:
                 observer.audience_sample(snapshot)
 
@@ -201,11 +232,14 @@ class SlotLoop:
         except OSError as exc:
             log.warning("could not save screenshot %s: %s", name, exc)
 
-    def _start(self, decision: Decision) -> None:
+    def _start(self, decision: Decision, alert: Takeover | None = None) -> None:
         self._next = None
         audience = self.audience()
         now_utc, now_mono = self.clock.now_utc(), self.clock.monotonic()
-        if decision.ad is None:
+        if alert is not None:  # an alert's display is a play of its own, never billed
+            ad_id, advertiser, campaign, planned = alert.item_id, "", "", TAKEOVER_SLOT_S
+            self.player.show_message(ad_id, alert.message, alert.media, planned)
+        elif decision.ad is None:
             ad_id, advertiser, campaign, planned = STANDBY_ID, "", "", self.config.standby_slot_s
             self.player.show_standby(planned)
         else:
@@ -235,7 +269,7 @@ class SlotLoop:
         if self.config.screenshots is not None:
             due = now_mono + min(1.0, planned / 2)
         self._current = _OnScreen(play, now_mono, decision, due)
-        if decision.ad is not None:
+        if decision.ad is not None or alert is not None:
             self.sink.play_started(play)
         for observer in self.observers:
             observer.play_started(play, audience)
@@ -251,7 +285,9 @@ class SlotLoop:
             outcome=result.outcome,
             reason=result.reason,
         )
-        if result.outcome is PlayOutcome.SKIPPED and play.ad_id != STANDBY_ID:
+        if play.ad_id.startswith(ALERT_PREFIX):  # however it ended: an alert's own outcome, no history
+            play = replace(play, outcome=PlayOutcome.ALERT)
+        elif result.outcome is PlayOutcome.SKIPPED and play.ad_id != STANDBY_ID:
             # The one report of a skip (players do not log it): once per reason, not at every retry.
             if result.reason not in self._skips_reported.setdefault(play.ad_id, set()):
                 self._skips_reported[play.ad_id].add(result.reason)
@@ -261,7 +297,7 @@ class SlotLoop:
             self._skips_reported.pop(play.ad_id, None)  # it played: a later failure is news again
         if play.ad_id != STANDBY_ID:
             self.sink.play_ended(play)
-            if result.outcome is not PlayOutcome.SKIPPED:
+            if play.outcome not in (PlayOutcome.SKIPPED, PlayOutcome.ALERT):
                 self._remember(PlayRecord(play.ad_id, play.campaign, play.started_at))
         audience = self.audience()
         for observer in self.observers:

@@ -23,6 +23,8 @@ from signage.domain import AudienceSnapshot
 
 log = logging.getLogger(__name__)
 
+PAUSED_CHECK_S = 0.25  # how often a paused stage looks whether it may go on
+
 Cropper = Callable[[RGBImage, FaceObservation], np.ndarray]
 
 
@@ -106,7 +108,11 @@ class PerceptionStats:
 
 
 class PerceptionStage:
-    """Runs ``Perception`` on the camera's newest frame until ``stop`` is set."""
+    """Runs ``Perception`` on the camera's newest frame until ``stop`` is set.
+
+    While ``paused`` is set (the store is closed) no frame is processed and the audience is unknown;
+    the thread only looks at the event a few times a second.
+    """
 
     def __init__(
         self,
@@ -116,8 +122,11 @@ class PerceptionStage:
         idle_s: float = 0.005,
         stale_after_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        paused: threading.Event | None = None,
     ) -> None:
         self._camera = camera
+        self._paused = paused
+        self._was_paused = False
         self._perception = perception
         self._stop = stop
         self._idle_s = idle_s
@@ -162,11 +171,29 @@ class PerceptionStage:
         # Straight on to the next frame after work; a short nap only when there was nothing new.
         try:
             while not self._stop.wait(0.0 if worked else self._idle_s):
+                if self._pause_now():
+                    self._stop.wait(PAUSED_CHECK_S)
+                    worked = False
+                    continue
                 worked = self.step()
         finally:
             # MediaPipe graphs are closed on the thread that ran them.
             self._perception.detector.close()
         log.info("perception stopped after %d frames (%d dropped)", self._processed, self._dropped)
+
+    def _pause_now(self) -> bool:
+        """Whether to stay paused; the audience becomes unknown as the pause begins."""
+        paused = self._paused is not None and self._paused.is_set()
+        if paused and not self._was_paused:
+            log.info("perception paused: the audience is unknown until it resumes")
+            with self._lock:
+                self._online = False
+                self._snapshot = AudienceSnapshot.unknown(self._clock())
+        elif not paused and self._was_paused:
+            log.info("perception resumed")
+            self._last_seq = None  # frames missed while paused were not dropped
+        self._was_paused = paused
+        return paused
 
     def step(self) -> bool:
         """Process the newest frame if there is a new one; True if a frame was processed."""

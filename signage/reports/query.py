@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from signage.domain import PlayOutcome
+from signage.domain import ALERT_PREFIX, PlayOutcome
 from signage.impressions.tables import COMPOSITION_COLUMNS, IMPRESSION
 from signage.reports.model import (
     AdFigures,
@@ -33,11 +33,20 @@ from signage.reports.occupancy import floor_cells
 from signage.store.models import PLAY
 
 # A skipped ad never reached the screen, and an open play may still be cut short: neither counts.
+# An emergency alert's display (outcome ``alert``) is no ad and is never billed.
 COUNTED_OUTCOMES = (PlayOutcome.COMPLETED.value, PlayOutcome.INTERRUPTED.value)
 PEAK_COUNT = 3
 
 _I = IMPRESSION.c
 _P = PLAY.c
+
+
+def counted() -> sa.ColumnElement[bool]:
+    """The plays reports count: ads that reached the screen. An alert's play is left out by its
+    ad id too, for one a crash left open and start-up repair closed as interrupted."""
+    return sa.and_(
+        _P.outcome.in_(COUNTED_OUTCOMES), sa.not_(_P.ad_id.startswith(ALERT_PREFIX, autoescape=True))
+    )
 
 
 def _sum(col: Any, label: str) -> sa.Label[Any]:
@@ -73,7 +82,7 @@ def local_day_bounds(f: ReportFilter, tz: ZoneInfo) -> tuple[datetime | None, da
 
 
 def where_clause(f: ReportFilter, tz: ZoneInfo) -> sa.ColumnElement[bool]:
-    conds: list[sa.ColumnElement[bool]] = [_P.outcome.in_(COUNTED_OUTCOMES)]
+    conds: list[sa.ColumnElement[bool]] = [counted()]
     for col, value in (
         (_P.advertiser, f.advertiser),
         (_P.campaign, f.campaign),
@@ -300,7 +309,7 @@ def build_report(
 
 def campaign_exists(engine: sa.Engine, campaign: str, advertiser: str | None) -> bool:
     """Whether ``campaign`` has a counted play (of ``advertiser``, unless None); one index probe."""
-    query = sa.select(_P.play_id).where(_P.campaign == campaign, _P.outcome.in_(COUNTED_OUTCOMES))
+    query = sa.select(_P.play_id).where(_P.campaign == campaign, counted())
     if advertiser is not None:
         query = query.where(_P.advertiser == advertiser)
     with engine.connect() as conn:
@@ -309,7 +318,7 @@ def campaign_exists(engine: sa.Engine, campaign: str, advertiser: str | None) ->
 
 def campaigns_of(engine: sa.Engine, advertiser: str | None) -> tuple[tuple[str, str], ...]:
     """(advertiser, campaign) pairs with at least one counted play; ``None``: every advertiser."""
-    query = sa.select(_P.advertiser, _P.campaign).distinct().where(_P.outcome.in_(COUNTED_OUTCOMES))
+    query = sa.select(_P.advertiser, _P.campaign).distinct().where(counted())
     if advertiser is not None:
         query = query.where(_P.advertiser == advertiser)
     with engine.connect() as conn:
