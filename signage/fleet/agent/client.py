@@ -10,6 +10,7 @@ token, or it answered something the protocol does not allow.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,7 @@ class HttpFleetClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.server_url = server_url.rstrip("/")
+        _quiet_httpx()
         timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s, pool=connect_timeout_s)
         self._http = httpx.Client(
             base_url=self.server_url,
@@ -156,3 +158,12 @@ class HttpFleetClient:
 def _why(exc: httpx.HTTPError) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _quiet_httpx() -> None:
+    """httpx logs every request at INFO: a poll a minute is a steady state, not news (the agent
+    logs the transitions). Left alone when someone set those loggers' level on purpose."""
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)

@@ -1,8 +1,8 @@
 """The alerts and store hours the server last sent, kept on disk so they survive a restart.
 
-``alerts.json`` is ``{"alerts": [Alert JSON, ...]}`` and ``hours.json`` is ``{"hours": StoreHours
-JSON or null}``, the protocol's own JSON (``signage.fleet.protocol``). Both are written atomically
-(a temporary file, fsync, rename) and only when they change. Readers re-parse a file only when its
+``alerts.json`` is a JSON list of ``Alert.to_json()`` and ``hours.json`` one ``StoreHours.to_json()``
+(``null``: always open), the protocol's own JSON, as ``signage.fleet.directives`` reads them too.
+Both are written atomically (a temporary file, fsync, rename) and only when they change. Readers re-parse a file only when its
 stamp changes, so asking every half second costs one ``stat``; a file that cannot be read counts
 as no alerts and always open, reported once.
 """
@@ -40,7 +40,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         temp.unlink(missing_ok=True)
 
 
-def _encode(doc: dict[str, Any]) -> bytes:
+def _encode(doc: object) -> bytes:
     return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -57,10 +57,10 @@ class StateFiles:
 
     def save_alerts(self, alerts: tuple[Alert, ...]) -> bool:
         """Persist the server's alerts; False when the file already says the same."""
-        return self._save(self.alerts_path, _encode({"alerts": [a.to_json() for a in alerts]}))
+        return self._save(self.alerts_path, _encode([a.to_json() for a in alerts]))
 
     def save_hours(self, hours: StoreHours | None) -> bool:
-        return self._save(self.hours_path, _encode({"hours": None if hours is None else hours.to_json()}))
+        return self._save(self.hours_path, _encode(None if hours is None else hours.to_json()))
 
     def _save(self, path: Path, data: bytes) -> bool:
         try:
@@ -72,7 +72,7 @@ class StateFiles:
         return True
 
     def alerts(self) -> tuple[Alert, ...]:
-        """Every alert last received (active or not), newest first."""
+        """Every alert last received (active or not), oldest first."""
         with self._lock:
             stamp = _stamp(self.alerts_path)
             if stamp is None or stamp != self._alerts[0]:
@@ -92,34 +92,32 @@ class StateFiles:
     def _read_alerts(self) -> tuple[Alert, ...]:
         doc = self._read(self.alerts_path)
         try:
-            items = doc.get("alerts") if doc is not None else []
-            if not isinstance(items, list):
-                raise ProtocolError("field 'alerts' is not a list")
-            alerts = [Alert.from_json(item) for item in items]
+            if not isinstance(doc, list):
+                raise ProtocolError("the alerts file is not a JSON list of alerts")
+            alerts = [Alert.from_json(item) for item in doc]
         except (ProtocolError, AttributeError, TypeError) as exc:
             self._report(self.alerts_path, f"{exc}; no alert is shown until the server sends them again")
             return ()
-        return tuple(sorted(alerts, key=lambda a: a.created_utc, reverse=True))
+        return tuple(sorted(alerts, key=lambda a: (a.created_utc, a.alert_id)))
 
     def _read_hours(self) -> StoreHours | None:
         doc = self._read(self.hours_path)
         try:
-            hours = doc.get("hours") if doc is not None else None
-            return None if hours is None else StoreHours.from_json(hours)
+            if doc is not None and not isinstance(doc, dict):
+                raise ProtocolError("the hours file is not a JSON object")
+            return None if doc is None else StoreHours.from_json(doc)
         except (ProtocolError, AttributeError, TypeError) as exc:
             self._report(self.hours_path, f"{exc}; the screen stays on until the server sends them again")
             return None
 
-    def _read(self, path: Path) -> dict[str, Any] | None:
+    def _read(self, path: Path) -> Any:
+        """The file's JSON; None when it is missing or unreadable (reported)."""
         try:
             doc = json.loads(path.read_bytes())
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
             self._report(path, f"cannot be read ({exc})")
-            return None
-        if not isinstance(doc, dict):
-            self._report(path, "is not a JSON object")
             return None
         self._reported.pop(path, None)
         return doc

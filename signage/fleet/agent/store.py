@@ -109,7 +109,7 @@ class ReleaseStore:
 
     # -- alerts and hours (the reader API other stages use) --------------------------------------
     def active_alerts(self, now_utc: datetime) -> tuple[Alert, ...]:
-        """The alerts to show now, newest first (persisted: they survive a restart)."""
+        """The alerts to show now, oldest first (persisted: they survive a restart)."""
         return self._state.active_alerts(now_utc)
 
     def hours(self) -> StoreHours | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import stat
 import threading
 import time
@@ -24,7 +25,9 @@ from sqlalchemy.engine import Engine
 from starlette.middleware.base import RequestResponseEndpoint
 from typer.testing import CliRunner
 
+from signage.app import RunOptions, run
 from signage.cli import app as cli
+from signage.cli.fleet_join import write_token
 from signage.clock import FakeClock
 from signage.fleet.agent.agent import FleetAgent
 from signage.fleet.agent.client import HttpFleetClient, TokenRefused
@@ -36,6 +39,7 @@ from signage.fleet.central.registry import add_group, add_screen, add_store
 from signage.fleet.central.releases import insert_release
 from signage.fleet.central.server import create_app
 from signage.fleet.protocol import ReleaseFile
+from signage.settings import CameraSettings, DisplaySettings, FleetSettings, PerceptionSettings, Settings
 from signage.store.engine import make_engine
 
 pytestmark = pytest.mark.postgres
@@ -221,3 +225,30 @@ def test_fleet_join_checks_the_token_with_the_server_and_saves_it_0600(
     other.write_text("screen_id: screen-9\ndata_dir: data9\n")
     mismatch = runner.invoke(cli, [*args[:-1], str(other)], input=central.token + "\n")
     assert mismatch.exit_code == 1 and "belongs to screen 'screen-7'" in mismatch.output
+
+
+@pytest.mark.slow
+def test_the_player_plays_the_release_its_agent_fetched(
+    central: Central, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    release_id = central.publish(files_of(("spring", noise_png(3, 64))))
+    data = tmp_path / "player"
+    write_token(data / "fleet-token", central.token)
+    settings = Settings(
+        screen_id=SCREEN,
+        data_dir=data,
+        rules=(),
+        camera=CameraSettings(source="none"),
+        display=DisplaySettings(
+            fullscreen=False, width=320, height=240, image_duration_s=1.0, standby_slot_s=0.5
+        ),
+        perception=PerceptionSettings(enabled=False),
+        fleet=FleetSettings(server_url=central.url),
+    )
+    assert run(settings, RunOptions(headless=True, duration_s=6.0)) == 0
+    assert ReleaseStore(data / "fleet").current_release_id() == release_id
+    with sqlite3.connect(data / "signage.db") as db:
+        plays = db.execute("select ad_id, release_id from play").fetchall()
+    assert ("spring", release_id) in plays  # from the standby slide to the fleet's ad, without a restart
+    assert not central.ranges or all(r is None for _blob, r in central.ranges)

@@ -80,11 +80,17 @@ def test_alerts_and_hours_survive_a_new_store(tmp_path: Path) -> None:
     assert agent.poll_once()
     assert store.alert_media(active) == store.blob_path(digest)  # fetched with the alert
     reopened = ReleaseStore(tmp_path / "fleet")
-    assert reopened.active_alerts(NOW) == (later, active)  # newest first
+    assert reopened.active_alerts(NOW) == (active, later)  # oldest first
     assert reopened.active_alerts(NOW + timedelta(hours=2)) == (active,)
     assert reopened.hours() == hours
     assert reopened.alert_media(active) == reopened.blob_path(digest)
-    assert json.loads((tmp_path / "fleet" / "alerts.json").read_text())["alerts"][0]["alert_id"] == "a-1"
+    assert [a["alert_id"] for a in json.loads((tmp_path / "fleet" / "alerts.json").read_text())] == [
+        "a-1",
+        "a-2",
+        "a-0",
+        "a-3",
+    ]  # the server's list, as it sent it
+    assert json.loads((tmp_path / "fleet" / "hours.json").read_text()) == hours.to_json()
     # The server clears everything: the files say so too, for the next start.
     client.state = ScreenState(SCREEN, None, (), None)
     assert agent.poll_once()
@@ -97,7 +103,7 @@ def test_an_unreadable_alerts_file_means_no_alerts_said_once(
 ) -> None:
     store = ReleaseStore(tmp_path / "fleet")
     store.root.mkdir(parents=True)
-    (store.root / "alerts.json").write_text('{"alerts": [{"alert_id": 3}]}')
+    (store.root / "alerts.json").write_text('[{"alert_id": 3}]')
     (store.root / "hours.json").write_text("not json")
     with caplog.at_level(logging.ERROR):
         for _ in range(3):
@@ -169,3 +175,21 @@ def test_the_player_reloaders_follow_each_switch_within_one_check(tmp_path: Path
     # Nothing changed: no reload.
     assert [check.check() for check in checks] == [False, False]
     assert (slot / RELEASE_JSON).is_file()
+
+
+def test_the_player_side_reader_reads_what_the_agent_writes(tmp_path: Path) -> None:
+    directives = pytest.importorskip("signage.fleet.directives")
+    client = FakeFleetClient()
+    media = png(66)
+    digest = client.add_blob(media)
+    alert = Alert(
+        "a-9", "north", "Closed for stock-taking", NOW, media=ReleaseFile("media/x.png", digest, len(media))
+    )
+    hours = StoreHours("UTC", ((OpeningSpan(time(9), time(18)),),) * 7)
+    client.state = ScreenState(SCREEN, None, (alert,), hours)
+    agent, store = make_agent(tmp_path, client, clock=FakeClock(start_utc=NOW))
+    assert agent.poll_once()
+    reader = directives.FileDirectives.under(tmp_path, FakeClock())
+    assert reader.active_alerts(NOW) == store.active_alerts(NOW) == (alert,)
+    assert reader.hours() == store.hours() == hours
+    assert reader.alert_media(alert) == store.alert_media(alert) == store.blob_path(digest)
