@@ -62,7 +62,8 @@ def test_other_media_paths_are_rewritten_and_the_result_loads(make_content: Make
     for item in bundle.files:
         dest = staged / item.path
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(item.data if item.data is not None else item.source.read_bytes())  # type: ignore[union-attr]
+        source = item.source
+        dest.write_bytes(source.read_bytes() if source is not None else item.data or b"")
     loaded = load_catalog(staged / "catalog.yaml")
     assert [ad.ad_id for ad in loaded.ads] == ["ad-a", "ad-b"] and loaded.skipped == ()
 
