@@ -47,6 +47,7 @@ class MqttCommandPublisher:
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"signage-central-{secrets.token_hex(6)}"
         )
         client.disable_logger()
+        client.connect_timeout = self.timeout_s
         if self.broker.username is not None:
             client.username_pw_set(self.broker.username, self.broker.password)
         connected = threading.Event()
