@@ -17,7 +17,7 @@ import random
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -37,6 +37,7 @@ from signage.fleet.directives import FileDirectives
 from signage.fleet.override import Override
 from signage.fleet.power import choose_power
 from signage.fleet.release_id import current_release
+from signage.fleet.uplink import start_uplink
 from signage.impressions.observer import ImpressionObserver
 from signage.impressions.occupancy import OccupancyObserver
 from signage.loop import LoopConfig, PlayObserver, SlotLoop
@@ -181,6 +182,14 @@ def run(settings: Settings, options: RunOptions) -> int:
             override = Override(
                 directives, settings.screen_id, choose_power(headless=headless), store, closed
             )
+        uplink = start_uplink(  # heartbeats, rows and screenshots to fleet.server_url (none without)
+            settings,
+            player,
+            clock,
+            stack,
+            camera_online=lambda: camera is not None and camera.status().online,
+            power=lambda: "off" if closed.is_set() else "on",
+        )
         loop = _build_loop(
             settings,
             options,
@@ -194,6 +203,7 @@ def run(settings: Settings, options: RunOptions) -> int:
             clock,
             feed.observer if feed is not None else None,
             override,
+            uplink,
         )
         if options.duration_s is not None:
             timer = threading.Timer(options.duration_s, stop.set)
@@ -222,6 +232,7 @@ def _build_loop(
     clock: Clock,
     feed: PlayObserver | None = None,
     override: Override | None = None,
+    uplink: Sequence[PlayObserver] = (),
 ) -> SlotLoop:
     programme = Programme(
         catalog.current,
@@ -258,6 +269,7 @@ def _build_loop(
         OccupancyObserver(store, settings.screen_id, clock.now_utc, clock.monotonic),  # where people stand
         *systemd_observers(lambda: None if camera is None else camera.status().online, clock.monotonic),
         *([feed] if feed is not None else []),  # the live audience feed (signage.feed)
+        *uplink,  # the fleet uplink's status and screenshots (signage.fleet.uplink)
     ]
     if options.screenshots is not None:
         options.screenshots.mkdir(parents=True, exist_ok=True)
