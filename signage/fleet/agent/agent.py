@@ -204,6 +204,7 @@ class FleetAgent:
         if problem is not None:
             self.store.discard(slot)
             self._refuse(release, problem, previous)
+            self._collect_garbage(state)  # its blobs are no slot's now
             return
         self.store.switch_to(slot)
         self.counters.releases_applied += 1

@@ -73,6 +73,7 @@ class ReleaseStore:
         self.current_dir = root / "current"  # a symlink; read the release through it
         self._state = StateFiles(root)
         self._switch = threading.RLock()
+        self._unreadable: set[Path] = set()  # slots whose release.json was reported unreadable
 
     # -- what plays ------------------------------------------------------------------------------
     def current_slot(self) -> Path | None:
@@ -244,14 +245,18 @@ class ReleaseStore:
 
     def _slot_release(self, slot: Path) -> Release | None:
         try:
-            return Release.from_json(json.loads((slot / RELEASE_JSON).read_bytes()))
+            release = Release.from_json(json.loads((slot / RELEASE_JSON).read_bytes()))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:  # ProtocolError is a ValueError
-            log.warning(
-                "fleet slot %s has an unreadable %s (%s); it counts as empty", slot, RELEASE_JSON, exc
-            )
+        except (OSError, ValueError, TypeError, AttributeError) as exc:  # ProtocolError is a ValueError
+            if slot not in self._unreadable:
+                self._unreadable.add(slot)
+                log.warning(
+                    "fleet slot %s has an unreadable %s (%s); it counts as empty", slot, RELEASE_JSON, exc
+                )
             return None
+        self._unreadable.discard(slot)
+        return release
 
 
 def _fsync_dir(path: Path) -> None:

@@ -136,5 +136,11 @@ def start_agent(
             lambda _command: agent.wake(),
         )
         stack.callback(wake.close)
-    log.info("fleet agent started: polling %s every %.0f s", server_url, settings.fleet.poll_interval_s)
+    log.info(
+        "fleet agent started: polling %s every %.0f s; the player plays %s (now %s)",
+        server_url,
+        settings.fleet.poll_interval_s,
+        store.current_dir,
+        store.current_release_id() or "no release yet: the standby slide",
+    )
     return agent
