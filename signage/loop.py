@@ -194,13 +194,14 @@ class SlotLoop:
                 self._finish(result)  # it ended on its own this very step
             self.interrupt(end_reason(shown, wanted, self.clock.now_utc()))
             self._next = None
-            self._takeover = wanted
+            self._takeover = None
             if wanted is None:
                 return False  # the programme takes over again at once
             if wanted.closed:
                 self.player.show_black(wanted.item_id, TAKEOVER_SLOT_S)
             else:
                 self._start(Decision(None, "alert", wanted.message), wanted)
+            self._takeover = wanted  # only once it is up: a failure is tried again at the next step
             return True
         closed = AudienceSnapshot.unknown(now) if wanted is not None and wanted.closed else None
         self._maybe_sample(now, closed)  # heartbeats and the watchdog go on; the audience is unknown

@@ -3,7 +3,7 @@
 The fleet agent writes them under ``<data_dir>/fleet/`` (``alerts.json``: a JSON list of
 ``Alert.to_json()``; ``hours.json``: one ``StoreHours.to_json()``) and alert media under
 ``blobs/<sha256>``. Because they are files, an alert survives a player restart. The slot loop asks at
-every step, so the files are re-read only when their modification time or size changes, and looked
+every step, so the files are re-read only when they change (inode, modification time or size), and looked
 at (``stat``) at most every ``recheck_s``. A missing file means none (no alert; always open); a file
 that cannot be read or parsed is reported once, in one sentence naming it, and also counts as none.
 """
@@ -70,7 +70,7 @@ class _Watched(Generic[T]):
     parse: Callable[[object], T]
     empty: T
     value: T
-    stamp: tuple[int, int] | None = None
+    stamp: tuple[int, int, int] | None = None
     reported: str | None = None
 
     def refresh(self) -> T:
@@ -83,7 +83,7 @@ class _Watched(Generic[T]):
             return self.value
         except OSError as exc:
             return self._failed(f"cannot look at {self.path} ({exc.strerror or exc})", None)
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # an atomic replace is a new inode
         if stamp == self.stamp:
             return self.value
         if stat.st_size > MAX_FILE_BYTES:
@@ -101,7 +101,7 @@ class _Watched(Generic[T]):
             self.reported = None
         return value
 
-    def _failed(self, message: str, stamp: tuple[int, int] | None) -> T:
+    def _failed(self, message: str, stamp: tuple[int, int, int] | None) -> T:
         if message != self.reported:
             log.warning("%s; it is treated as empty", message)
             self.reported = message

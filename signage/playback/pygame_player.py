@@ -176,10 +176,7 @@ class PygamePlayer:
         self._end_slot()
         self._pending = None
         prepared = self._prepared.pop((ad.ad_id, ad.media), None) or self._load(ad)
-        for key, other in list(self._prepared.items()):
-            if isinstance(other, VideoClip) and other.resumed_mono is not None:
-                del self._prepared[key]  # resumed early for a switch that did not happen: silence it
-                other.release()
+        self._silence_resumed()
         now = self._clock()
         if isinstance(prepared, MediaError):
             # Not logged here: the loop reports each skip once (it knows when an ad gets a new chance).
@@ -197,8 +194,15 @@ class PygamePlayer:
         self._pending = None
         self._show_still(_Slot(STANDBY_ID, seconds, self._clock(), still=self._standby_surface()))
 
+    def _silence_resumed(self) -> None:
+        for key, other in list(self._prepared.items()):
+            if isinstance(other, VideoClip) and other.resumed_mono is not None:
+                del self._prepared[key]  # resumed early for a switch that did not happen: silence it
+                other.release()
+
     def show_message(self, item_id: str, text: str, image: Path | None, seconds: float) -> None:
         self._end_slot()
+        self._silence_resumed()  # an alert may cut in just as the next clip was resumed
         self._pending = None
         picture = None
         if image is not None:
@@ -211,6 +215,7 @@ class PygamePlayer:
 
     def show_black(self, item_id: str, seconds: float) -> None:
         self._end_slot()
+        self._silence_resumed()
         self._pending = None
         self._show_still(_Slot(item_id, seconds, self._clock(), still=black_slide(self.size), dark=True))
 

@@ -6,12 +6,14 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
 from screen_helpers import START, Rig, alert
 
 from signage.clock import FakeClock
 from signage.domain import PlayOutcome
 from signage.fleet.directives import FakeDirectives, FileDirectives
 from signage.fleet.protocol import ReleaseFile
+from signage.playback.fake import FakePlayer
 from signage.store.fake import FakePlaySink
 
 
@@ -124,3 +126,37 @@ def test_a_cleared_alert_in_the_file_gives_the_screen_back(tmp_path: Path) -> No
     rig.run_for(2.0)
     assert rig.on_screen() in ("a", "b")
     assert [p.reason for p in rig.plays(PlayOutcome.ALERT)] == ["cleared"]
+
+
+def test_the_alert_picture_arriving_later_is_shown_as_a_new_display(tmp_path: Path) -> None:
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"png")
+    directives = FakeDirectives(alerts=(alert(media=ReleaseFile("media/exit.png", "ef" * 32, 3)),))
+    rig = Rig(tmp_path, directives)
+    rig.run_for(3.0)
+    directives.media["fire"] = blob  # the agent finished downloading it
+    rig.run_for(1.0)
+    assert [m[2] for m in rig.player.messages] == [None, blob]
+    first, second = rig.plays()
+    assert (first.outcome, first.reason) == (PlayOutcome.ALERT, "alert updated") and second.ended_at is None
+
+
+class FailingOnce(FakePlayer):
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock.monotonic)
+        self.failures = 1
+
+    def show_message(self, item_id: str, text: str, image: Path | None, seconds: float) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the font cannot be loaded")
+        super().show_message(item_id, text, image, seconds)
+
+
+def test_an_alert_the_player_failed_to_show_is_tried_again(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, FakeDirectives(alerts=(alert(),)))
+    rig.player = rig.loop.player = FailingOnce(rig.clock)
+    with pytest.raises(RuntimeError):
+        rig.loop.step()
+    rig.loop.step()
+    assert rig.player.shown == ["alert:fire"]
