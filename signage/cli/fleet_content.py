@@ -89,6 +89,10 @@ def register(fleet_app: typer.Typer) -> None:
         group: GroupOption,
         catalog: Annotated[Path | None, typer.Option("--catalog", help="The ad catalog to publish.")] = None,
         rules: Annotated[list[Path] | None, typer.Option("--rules", help="A rule file (repeatable).")] = None,
+        more_rules: Annotated[
+            list[Path] | None,
+            typer.Argument(help="More rule files, so that --rules rules/*.yaml works.", show_default=False),
+        ] = None,
         from_release: Annotated[
             int | None, typer.Option("--from-release", help="Publish release N's files again (a rollback).")
         ] = None,
@@ -102,6 +106,7 @@ def register(fleet_app: typer.Typer) -> None:
         config: ConfigOption = None,
     ) -> None:
         """Validate and publish a catalog and rules to a group as its next numbered release."""
+        rules = [*(rules or []), *(more_rules or [])]
         if (catalog is None) == (from_release is None):
             fail("give either --catalog (and --rules) or --from-release N")
         if from_release is not None and rules:

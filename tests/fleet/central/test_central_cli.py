@@ -212,8 +212,22 @@ def test_a_broker_that_is_down_is_a_warning(
     fleet_cli: Callable[..., list[str]], registered: str, make_content: Callable[..., Content]
 ) -> None:
     content = make_content()
-    code, out, output = fleet_cli(
-        "publish", "--group", "north", "--catalog", str(content.catalog), "--broker", "mqtt://127.0.0.1:1"
+    extra = content.rules.with_name("extra.yaml")
+    extra.write_text(
+        "version: 1\nrules:\n  - id: b-crowd\n    tier: 20\n    audience: {present: {min: 3}}\n    play: {ads: [ad-b]}\n"
     )
-    assert code == "0" and "published north#1" in out
+    code, out, output = fleet_cli(
+        "publish",
+        "--group",
+        "north",
+        "--catalog",
+        str(content.catalog),
+        "--broker",
+        "mqtt://127.0.0.1:1",
+        "--rules",
+        str(content.rules),
+        str(extra),  # as the shell expands --rules rules/*.yaml
+    )
+    assert code == "0" and "published north#1: 6 file(s)" in out, output
     assert "warning: not pushed: the broker mqtt://127.0.0.1:1 cannot be reached" in output
+    assert "2 rule file(s)" in fleet_cli("releases", "list", "--group", "north")[1]
