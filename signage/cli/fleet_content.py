@@ -221,6 +221,7 @@ def register(fleet_app: typer.Typer) -> None:
         """The HTTP API screens poll (put it behind a TLS proxy: docs/fleet.md)."""
         import uvicorn
 
+        from signage.fleet.central.health_monitor import serve_monitor
         from signage.fleet.central.server import create_app
         from signage.web.server import uvicorn_options
 
@@ -241,6 +242,7 @@ def register(fleet_app: typer.Typer) -> None:
                     status_publisher=relay,
                     topic_prefix=topic_prefix or settings.feed.topic_prefix,
                 )
+                monitor = serve_monitor(engine, settings, url, topic_prefix, blobs)  # fleet health
                 uvicorn.run(
                     app,
                     host=host,
@@ -248,6 +250,7 @@ def register(fleet_app: typer.Typer) -> None:
                     log_level=settings.log_level.lower(),
                     **uvicorn_options(settings.web),
                 )
+                monitor.stop_and_join()
         finally:
             if relay is not None:
                 relay.close()
