@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +25,7 @@ from signage.fleet.central import migrate as central_migrate
 from signage.fleet.central.registry import add_screen, add_store
 from signage.fleet.central.server import create_app
 from signage.fleet.central.uplink_api import StatusPublisher
+from signage.fleet.protocol import PNG_MAGIC
 from signage.fleet.rowcodec import shipped_columns
 from signage.fleet.runner import central_engine
 from signage.fleet.tables import synced_tables
@@ -144,3 +147,14 @@ def table_contents(engine: Engine, screen: str | None = None) -> dict[str, set[t
                 rows = {r for r in rows if r[index] == screen}
             out[table.name] = rows
     return out
+
+
+def png(width: int = 4, height: int = 2, shade: int = 0) -> bytes:
+    """A valid RGB PNG of one colour."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes([shade, shade, shade]) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return PNG_MAGIC + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import struct
-import zlib
 from datetime import timedelta
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from conftest import NOW, Central
+from conftest import NOW, Central, png
 
 from signage.fleet.central.status_table import latest_status
 from signage.fleet.central.uplink_api import screenshot_path
@@ -19,17 +17,6 @@ from signage.fleet.protocol import PNG_MAGIC, ScreenStatus
 from signage.fleet.sync import TargetError
 
 pytestmark = pytest.mark.postgres
-
-
-def png(width: int = 4, height: int = 2, shade: int = 0) -> bytes:
-    """A valid RGB PNG of one colour."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + bytes([shade, shade, shade]) * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return PNG_MAGIC + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def status(**changes: object) -> ScreenStatus:
