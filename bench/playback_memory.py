@@ -24,7 +24,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
 
+from signage.clock import SystemClock
 from signage.domain import Ad, AudienceSnapshot, Decision, MediaKind, Play, PlayOutcome, PlayRecord
 from signage.loop import LoopConfig, SlotLoop
 from signage.media import write_h264
@@ -42,14 +43,6 @@ from signage.playback.pygame_player import PygamePlayer
 from signage.settings import DisplaySettings
 
 COLOURS = [(40, 40, 220), (220, 60, 40), (40, 200, 60), (200, 40, 200), (30, 200, 200)]
-
-
-class Clock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def now_utc(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class CountingSink:
@@ -133,7 +126,7 @@ def main() -> None:
             sink,
             lambda: AudienceSnapshot.unknown(time.monotonic()),
             decide,
-            Clock(),
+            SystemClock(),
         )
         stop = threading.Event()
         series: list[tuple[int, float, float]] = []  # (plays ended, monotonic, RSS MB), one per play

@@ -156,6 +156,16 @@ class Tracker:
             if s.current is not None
         )
 
+    @property
+    def live_ids(self) -> frozenset[int]:
+        """Ids of the tracks followed now, confirmed people or not (not yet a person, or unseen a moment)."""
+        return frozenset(self._live)
+
+    @property
+    def departed_ids(self) -> frozenset[int]:
+        """Ids of the people who left and may still come back as themselves (the re-entry window)."""
+        return frozenset(self._departed)
+
     def end_all(self, now_mono: float) -> None:
         """The view changed (camera moved, a video cut or looped): nobody can be matched across it."""
         ended = sum(1 for s in self._live.values() if s.hits >= self.config.confirm_hits)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -28,10 +27,8 @@ class Repeat:
 
 
 @dataclass(frozen=True)
-class Stall:
-    """``read`` blocks for ``seconds`` of real time, then delivers a new frame."""
-
-    seconds: float
+class Hold:
+    """``read`` blocks (``holding`` is set) until ``resume()``, then delivers a new frame: a hung read."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class RefuseOpen:
     times: int = 1
 
 
-Step = Deliver | Repeat | Stall | Die | RefuseOpen
+Step = Deliver | Repeat | Hold | Die | RefuseOpen
 
 
 def numbered_image(n: int, width: int = 32, height: int = 24) -> RGBImage:
@@ -93,7 +90,9 @@ class FakeFrameSource:
         self.closes = 0
         self.reads = 0
         self.exhausted = threading.Event()
+        self.holding = threading.Event()  # a ``Hold`` step is blocking ``read``
         self._released = threading.Event()
+        self._resumed = threading.Event()
         self._lock = threading.Lock()
         self._gate = threading.Semaphore(0) if gated else None
 
@@ -103,6 +102,10 @@ class FakeFrameSource:
 
     def release(self) -> None:
         self._released.set()
+
+    def resume(self) -> None:
+        """End the current (or the next) ``Hold``: its ``read`` returns a new frame."""
+        self._resumed.set()
 
     def allow(self, reads: int = 1) -> None:
         if self._gate is not None:
@@ -157,8 +160,13 @@ class FakeFrameSource:
             while not self._released.wait(0.01):
                 pass
             return None
-        if isinstance(step, Stall):
-            time.sleep(step.seconds)
+        if isinstance(step, Hold):
+            self.holding.set()
+            while not self._resumed.wait(0.01):
+                if self._released.is_set():
+                    return None
+            self._resumed.clear()
+            self.holding.clear()
             with self._lock:
                 return self._new_frame()
         with self._lock:

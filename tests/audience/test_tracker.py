@@ -102,7 +102,7 @@ def test_crossing_paths_do_not_swap_ids(scene: Scene) -> None:
     tracker, _ = run(scene, 60)
     a_end, b_end = (f.center[0] for f in scene(59))
     # Track 1 started on the left (A): after the crossing it must be where A is, on the right.
-    positions = {i: s.cx for i, s in tracker._live.items()}
+    positions = {i: f.center[0] for i, f in tracker.current_faces()}
     assert positions[1] == pytest.approx(a_end)
     assert positions[2] == pytest.approx(b_end)
 
@@ -193,7 +193,7 @@ def test_expiry_removes_track_after_timeout() -> None:
     assert not snap.tracks
     # And after the re-entry window it is forgotten entirely.
     tracker.update([], 60.0)
-    assert not tracker._live and not tracker._departed
+    assert not tracker.live_ids and not tracker.departed_ids
 
 
 def test_single_frame_flicker_is_not_a_person() -> None:
@@ -261,4 +261,4 @@ def test_reentry_is_checked_against_the_attributes(returning: FaceAttributes, id
         # She can still come back later as herself.
         later = 300 * DT
         tracker.update([], later)
-        assert 1 in tracker._departed
+        assert 1 in tracker.departed_ids

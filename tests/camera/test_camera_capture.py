@@ -16,9 +16,9 @@ from signage.camera.fake import (
     Die,
     FakeClock,
     FakeFrameSource,
+    Hold,
     RefuseOpen,
     Repeat,
-    Stall,
     image_number,
 )
 from signage.settings import CameraSettings
@@ -160,15 +160,19 @@ def test_a_camera_that_repeats_one_picture_is_frozen(
 def test_a_read_that_blocks_is_noticed_by_the_watchdog(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="signage.camera")
     settings = CameraSettings(frozen_after_s=0.2, reconnect_initial_s=0.01, reconnect_max_s=0.05)
-    source = FakeFrameSource([Deliver(3), Stall(0.8), Deliver(3)])
+    clock = FakeClock()
+    source = FakeFrameSource([Deliver(3), Hold(), Deliver(3)])
     stop = threading.Event()
-    stage = CameraStage(source, settings, stop)
+    stage = CameraStage(source, settings, stop, clock=clock)
     stage.start()
     try:
-        wait_until(lambda: stage.status().frames_read == 3)
-        wait_until(lambda: not stage.status().online, timeout_s=0.7)
+        assert source.holding.wait(5)
+        assert stage.status().frames_read == 3 and stage.status().online
+        clock.advance(0.3)  # past frozen_after_s with read() still blocked
+        wait_until(lambda: not stage.status().online)
         assert "frozen" in stage.status().reason
         assert source.opens == 1  # still stuck inside read(): the watchdog only reports
+        source.resume()
         assert source.exhausted.wait(5)
         assert stage.status().online and source.opens == 2
     finally:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from classifier.types import FaceObservation
 from signage.audience.tracker import Tracker
+from signage.clock import FakeClock
 from signage.domain import AudienceSnapshot, PlayOutcome, Track
 from signage.impressions.occupancy import (
     OccupancyAccumulator,
@@ -124,41 +125,31 @@ class MemorySink:
         self.writes.append((screen_id, run_id, hour, cells))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.mono = 0.0
-        self.utc = H0 + timedelta(minutes=58)
-
-    def tick(self, seconds: float) -> None:
-        self.mono += seconds
-        self.utc += timedelta(seconds=seconds)
-
-
 def test_the_observer_writes_every_minute_when_the_hour_turns_and_when_stopped() -> None:
-    sink, clock = MemorySink(), Clock()
-    observer = OccupancyObserver(sink, "screen-1", lambda: clock.utc, lambda: clock.mono)
+    sink, clock = MemorySink(), FakeClock(start=0.0, start_utc=H0 + timedelta(minutes=58))
+    observer = OccupancyObserver(sink, "screen-1", clock.now_utc, clock.monotonic)
     for _ in range(100):  # 50 s: no write yet
-        clock.tick(0.5)
-        observer.audience_sample(snap(clock.mono, person(7, 0.5, 2.5)))
+        clock.advance(0.5)
+        observer.audience_sample(snap(clock.monotonic(), person(7, 0.5, 2.5)))
     assert sink.writes == []
     for _ in range(40):  # past the minute: one write of the hour so far
-        clock.tick(0.5)
-        observer.audience_sample(snap(clock.mono, person(7, 0.5, 2.5)))
+        clock.advance(0.5)
+        observer.audience_sample(snap(clock.monotonic(), person(7, 0.5, 2.5)))
     assert [(w[2], w[3][0].people) for w in sink.writes] == [(H0, 1)]
     first = sink.writes[0][3][0].person_s
     assert first == pytest.approx(30.0 + 30.0 - 0.5, abs=0.6)
     for _ in range(4 * 60):  # two minutes more: the hour turns at 11:00
-        clock.tick(0.5)
-        observer.audience_sample(snap(clock.mono, person(7, 0.5, 2.5)))
+        clock.advance(0.5)
+        observer.audience_sample(snap(clock.monotonic(), person(7, 0.5, 2.5)))
     hours = [w[2] for w in sink.writes]
     assert H0 in hours and H0 + timedelta(hours=1) in hours
     final_h0 = [w for w in sink.writes if w[2] == H0][-1][3][0]
     assert final_h0.person_s == pytest.approx(120.0 - 0.5, abs=0.6)  # 10:58:00 .. 11:00:00
     assert {w[1] for w in sink.writes} == {observer.run_id}
     before = len(sink.writes)
-    clock.tick(0.5)
+    clock.advance(0.5)
     stopped = dataclasses.replace(sample_play(1), outcome=PlayOutcome.INTERRUPTED)
-    observer.play_ended(stopped, snap(clock.mono, person(7, 0.5, 2.5)))
+    observer.play_ended(stopped, snap(clock.monotonic(), person(7, 0.5, 2.5)))
     assert len(sink.writes) == before + 1
     assert sink.writes[-1][2] == H0 + timedelta(hours=1)
 

@@ -33,7 +33,7 @@ def test_postgres_store_migrates_batches_and_repairs(pg_url: str) -> None:
     assert first.flush(30)
     assert current_revision(engine) == head_revision()
     check_matches_models(engine)
-    first._abandon = True  # crash
+    first.close()  # the open play stays open, as after a crash: the next start repairs it
 
     second = StoreWriter(engine, screen_id="screen-1").start()
     assert second.flush(30)

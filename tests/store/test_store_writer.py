@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -78,16 +79,26 @@ def test_recent_plays_merge_the_database_and_the_unwritten_buffer(tmp_path: Path
     first.play_ended(old)
     first.play_ended(written)
     first.close()
-    second = sink_for(path)  # not started: its buffer is never written
-    second._ready.set()  # the schema exists already; read the database as the running store would
-    queued = make_play(9)
-    second.play_started(queued)
-    since = T0 + timedelta(seconds=30)
-    got = second.recent_plays(since)
+    engine = make_engine(f"sqlite:///{path}", sqlite_busy_timeout_ms=20)
+    second = StoreWriter(engine, screen_id="screen-1", retry_base_s=0.01, retry_cap_s=0.05).start()
+    assert second.flush(10)
+    # Another process holds the write lock: the queued play stays in memory, readers still read (WAL).
+    locker = sqlite3.connect(path, isolation_level=None)
+    try:
+        locker.execute("BEGIN IMMEDIATE")
+        queued = make_play(9)
+        second.play_started(queued)
+        got = second.recent_plays(T0 + timedelta(seconds=30))
+        assert second.stats().pending == 1  # the play came from the buffer, not the database
+        locker.execute("ROLLBACK")
+    finally:
+        locker.close()
     assert [(r.ad_id, r.started_at) for r in got] == [
         (written.ad_id, written.started_at),
         (queued.ad_id, queued.started_at),
     ]
+    second.close()
+    engine.dispose()
 
 
 def test_crash_repair_closes_only_this_screens_open_plays(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from targeting_helpers import PARIS
 
+from signage.clock import FakeClock
 from signage.reloader import Reloader
 from signage.targeting.holder import rules_reloader
 from signage.targeting.ruleset import RuleSet
@@ -23,14 +24,6 @@ def write(path: Path, text: str, mtime_ns: int) -> None:
     os.utime(path, ns=(mtime_ns, mtime_ns))  # explicit stamps: no sleeping for the clock to tick
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def ids(holder: Reloader[RuleSet]) -> list[str]:
     holder.check()
     return [r.rule_id for r in holder.current().rules]
@@ -41,20 +34,20 @@ def test_change_is_picked_up_bad_file_keeps_last_good_and_is_reported_once(
 ) -> None:
     path = tmp_path / "store.yaml"
     write(path, GOOD, 1_000_000_000)
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     holder = rules_reloader([path], PARIS, clock)
     assert ids(holder) == ["one"]
     assert holder.status.valid and holder.status.error == "" and holder.version == 1
 
-    clock.now = 1.0
+    clock.advance(1.0)
     write(path, BETTER, 2_000_000_000)
     assert ids(holder) == ["one", "two"]
     assert holder.status.loaded_at_mono == 1.0
 
     caplog.set_level(logging.ERROR, logger="signage.reloader")
     write(path, BAD, 3_000_000_000)
-    for now in (2.0, 3.0, 4.0):
-        clock.now = now
+    for _ in range(3):
+        clock.advance(1.0)
         assert ids(holder) == ["one", "two"]  # last good rules stay in force
     status = holder.status
     assert not status.valid and status.version == 2
@@ -70,7 +63,7 @@ def test_change_is_picked_up_bad_file_keeps_last_good_and_is_reported_once(
 def test_restoring_the_file_in_force_clears_the_error(tmp_path: Path) -> None:
     path = tmp_path / "store.yaml"
     write(path, GOOD, 1_000_000_000)
-    holder = rules_reloader([path], PARIS, Clock())
+    holder = rules_reloader([path], PARIS, FakeClock(start=0.0))
     first = holder.current() if holder.check() else None
     write(path, BAD, 2_000_000_000)
     holder.check()
@@ -84,7 +77,7 @@ def test_restoring_the_file_in_force_clears_the_error(tmp_path: Path) -> None:
 
 def test_missing_file_at_start_gives_no_rules_and_an_error(tmp_path: Path) -> None:
     path = tmp_path / "absent.yaml"
-    holder = rules_reloader([path], PARIS, Clock())
+    holder = rules_reloader([path], PARIS, FakeClock(start=0.0))
     assert ids(holder) == []
     assert not holder.status.valid and "not found" in holder.status.error
     write(path, GOOD, 1_000_000_000)
@@ -94,7 +87,7 @@ def test_missing_file_at_start_gives_no_rules_and_an_error(tmp_path: Path) -> No
 def test_deleted_file_keeps_rules(tmp_path: Path) -> None:
     path = tmp_path / "store.yaml"
     write(path, GOOD, 1_000_000_000)
-    holder = rules_reloader([path], PARIS, Clock())
+    holder = rules_reloader([path], PARIS, FakeClock(start=0.0))
     holder.check()
     path.unlink()
     assert ids(holder) == ["one"]
@@ -104,7 +97,7 @@ def test_deleted_file_keeps_rules(tmp_path: Path) -> None:
 def test_unchanged_content_keeps_the_same_compiled_rules(tmp_path: Path) -> None:
     path = tmp_path / "store.yaml"
     write(path, GOOD, 1_000_000_000)
-    holder = rules_reloader([path], PARIS, Clock())
+    holder = rules_reloader([path], PARIS, FakeClock(start=0.0))
     holder.check()
     first = holder.current()
     write(path, GOOD, 2_000_000_000)  # touched, same bytes

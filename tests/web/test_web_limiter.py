@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 from fastapi.testclient import TestClient
-from web_data import PASSWORD, Clock, client_for, csrf_of, log_in
+from web_data import PASSWORD, client_for, csrf_of, log_in
 
+from signage.clock import FakeClock
 from signage.settings import WebSettings
 from signage.web.security import Attempt, HashGate, LoginLimiter, Refused, address_key
 from signage.web.server import uvicorn_options
@@ -39,13 +40,13 @@ def test_parallel_wrong_passwords_are_checked_no_more_often_than_the_limit(web_e
 
 
 def test_the_rate_limit_blocks_even_the_right_password_until_the_window_passes(web_engine: sa.Engine) -> None:
-    clock = Clock()
+    clock = FakeClock()
     client = client_for(web_engine, clock, login_attempts=3, login_window_s=60.0)
     for _ in range(3):
         assert log_in(client, "bob", "wrong password") == 401
     r = client.post("/login", data={"username": "bob", "password": PASSWORD, "csrf_token": csrf_of(client)})
     assert r.status_code == 429 and r.headers["retry-after"] == "61"
-    clock.t += 61
+    clock.advance(61)
     assert log_in(client, "bob") == 303
 
 
@@ -62,7 +63,7 @@ def test_an_own_login_does_not_clear_the_address_failures_against_other_accounts
 
 
 def test_user_and_address_limits_are_separate(web_engine: sa.Engine) -> None:
-    clock = Clock()
+    clock = FakeClock()
     app = client_for(web_engine, clock, login_attempts=2, address_login_attempts=3).app
 
     def browser(ip: str) -> TestClient:

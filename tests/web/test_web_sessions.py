@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
-from web_data import NOW, PASSWORD, WallClock, client_for, csrf_of, log_in
+from web_data import NOW, PASSWORD, client_for, csrf_of, log_in
 
 from signage.cli import app as cli_app
+from signage.clock import FakeClock
 from signage.store.engine import make_engine
 from signage.store.migrate import downgrade, upgrade
 from signage.web.sessions import WEB_SESSION, SessionPolicy, SessionStore, count_sessions
@@ -20,7 +21,7 @@ from signage.web.users import Role, add_user, get_user, remove_user
 COOKIE = "signage_session"
 
 
-def copy_of(client: TestClient, engine: sa.Engine, wall: WallClock | None = None) -> TestClient:
+def copy_of(client: TestClient, engine: sa.Engine, wall: FakeClock | None = None) -> TestClient:
     """Another browser holding a copy of ``client``'s session cookie (a stolen cookie)."""
     other = client_for(engine, wall=wall)
     other.cookies.set(COOKIE, client.cookies[COOKIE])
@@ -90,7 +91,7 @@ def test_users_remove_deletes_the_account_and_its_sessions(fresh_engine: sa.Engi
 
 
 def test_a_session_ends_after_its_idle_timeout_and_its_maximum_age(fresh_engine: sa.Engine) -> None:
-    wall = WallClock()
+    wall = FakeClock(start_utc=NOW)
     client = client_for(fresh_engine, wall=wall, session_idle_s=600, session_max_age_s=3600)
     assert log_in(client, "alice") == 303
     for _ in range(5):  # used every 9 minutes: stays alive past the idle timeout...
@@ -149,7 +150,7 @@ def test_the_migration_matches_the_model_and_sessions_go_with_their_account(
 
 
 def test_logging_out_of_an_expired_session_just_goes_to_the_login(fresh_engine: sa.Engine) -> None:
-    wall = WallClock()
+    wall = FakeClock(start_utc=NOW)
     client = client_for(fresh_engine, wall=wall, session_idle_s=60)
     assert log_in(client, "alice") == 303
     token = csrf_of(client, "/")

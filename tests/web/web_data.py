@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from signage.clock import FakeClock
 from signage.domain import AudienceSnapshot, Emotion, Track
 from signage.impressions import ImpressionAccumulator
 from signage.impressions.metrics import Impression
@@ -116,37 +117,16 @@ def web_config(**kw: Any) -> WebConfig:
     return WebConfig(secret_key=SECRET, tz=ZoneInfo("Europe/Paris"), costs={"cola": 0.4}, **options)
 
 
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-class WallClock:
-    """A wall clock (timezone-aware UTC) the test moves by hand."""
-
-    def __init__(self, start: datetime = NOW) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 def client_for(
     engine: sa.Engine,
-    clock: Clock | None = None,
-    wall: WallClock | None = None,
+    clock: FakeClock | None = None,
+    wall: FakeClock | None = None,
     client: tuple[str, int] = ("testclient", 50000),
     **kw: Any,
 ) -> TestClient:
-    app = create_app(engine, web_config(**kw), clock=clock or Clock(), now=wall or (lambda: NOW))
+    """A client of a fresh app; ``clock`` drives the login limiter, ``wall`` the sessions (default: NOW)."""
+    now = wall.now_utc if wall is not None else (lambda: NOW)
+    app = create_app(engine, web_config(**kw), clock=clock or FakeClock(), now=now)
     return TestClient(app, base_url="http://testserver", follow_redirects=False, client=client)
 
 
