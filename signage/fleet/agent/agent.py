@@ -2,7 +2,8 @@
 
 Each poll asks for the screen state (``If-None-Match``: an unchanged state is a cheap 304), saves
 the alerts and hours, fetches the alerts' media, then brings the release in force up to the
-server's: missing blobs are downloaded (resumed from their ``.part``) and verified, the release is
+server's: missing blobs are downloaded (resumed from their ``.part``; a wake-up between two blobs polls
+again first, so an alert never waits for a long download) and verified, the release is
 assembled in the inactive slot, validated as the player would, and only then made current. A
 refused release is remembered and never retried (releases are immutable); an incomplete download
 is resumed at the next poll. Polls come every ``poll_interval_s`` and at once on ``wake()`` (an
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 VERIFY_ATTEMPTS = 3  # a blob that fails its hash this many times in a row waits for the next poll
 FIRST_RETRY_S = 5.0
 MAX_BACKOFF_FACTOR = 5  # while away, at most this many poll intervals between tries
+
+
+class _Interrupted(Exception):
+    """A wake-up (an alert may be waiting) or the stop came while a release was downloading."""
 
 
 def backoff_s(failures: int, interval_s: float) -> float:
@@ -104,8 +109,7 @@ class FleetAgent:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.poll_once()
-            self._wake.wait(self.next_delay_s())
-            self._wake.clear()
+            self._wake.wait(self.next_delay_s())  # poll_once clears it: a wake during a poll polls again
 
     # -- one poll --------------------------------------------------------------------------------
     def poll_once(self) -> bool:
@@ -114,6 +118,7 @@ class FleetAgent:
         Never raises: a failure is logged once (until it changes) and the poll is retried later.
         """
         self.counters.polls += 1
+        self._wake.clear()  # this poll answers every wake-up so far
         try:
             reply = self.client.get_state(self._etag)
         except FleetError as exc:
@@ -125,6 +130,8 @@ class FleetAgent:
         try:
             if self._state is not None:
                 self._apply(self._state)
+        except _Interrupted:  # poll again at once; the download resumes from its parts
+            return False
         except FleetError as exc:
             self._failed(str(exc), "token" if isinstance(exc, TokenRefused) else "stalled")
             return False
@@ -193,6 +200,8 @@ class FleetAgent:
 
     def _apply_release(self, release: Release, state: ScreenState) -> None:
         for item in release.files:
+            if self._wake.is_set() or self._stop.is_set():
+                raise _Interrupted
             self._ensure_blob(item)
         previous = self.store.current_release_id()
         try:

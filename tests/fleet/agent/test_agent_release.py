@@ -225,3 +225,23 @@ def test_each_media_blob_is_downloaded_once_for_every_release_that_uses_it(tmp_p
     assert agent.poll_once()
     assert [d for d, _ in client.downloads].count(sha(shared)) == 1
     assert store.current_release_id() == "north#2"
+
+
+def test_a_wake_up_during_a_release_download_polls_again_before_the_rest(tmp_path: Path) -> None:
+    client = FakeFleetClient()
+    release = publish(client, 1, release_files("spring", "summer", "autumn"))
+    agent, store = make_agent(tmp_path, client)
+    download = client.download_blob
+
+    def then_an_alert(sha256: str, part: Path) -> None:
+        download(sha256, part)
+        if len(client.downloads) == 1:
+            agent.wake()  # an MQTT command arrives while the first blob is coming in
+
+    client.download_blob = then_an_alert  # type: ignore[method-assign]
+    assert not agent.poll_once()
+    assert len(client.downloads) == 1 and store.current_release_id() is None
+    assert agent.counters.failed_polls == 0  # not a failure: a poll that gave way to the next
+    assert agent.poll_once()
+    assert store.current_release_id() == "north#1"
+    assert len(client.downloads) == len(release.files)  # each blob once
