@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import typer
 
 from signage.cli.common import ConfigOption, settings_or_exit, setup_logging
+from signage.settings import Settings
 from signage.store.engine import describe_url, make_engine
 from signage.store.migrate import head_revision, upgrade
 from signage.store.sql import one_line
@@ -26,6 +27,32 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+def _sync_over_http(settings: Settings, local_url: str, once: bool, stop: threading.Event) -> None:
+    from signage.fleet.http_target import UplinkClient, read_token, token_path
+    from signage.fleet.runner import run_http_sync
+
+    server_url = settings.fleet.server_url
+    assert server_url is not None
+    try:
+        token = read_token(token_path(settings.fleet.token_file, settings.data_dir))
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    with UplinkClient(server_url, token) as client:
+        outcome = run_http_sync(
+            local_url,
+            client,
+            once=once,
+            stop=stop,
+            interval_s=settings.fleet.sync_interval_s,
+            batch_rows=settings.fleet.sync_batch_rows,
+        )
+    if outcome.error:
+        typer.echo(outcome.error, err=True)
+        raise typer.Exit(1)
+    typer.echo(f"synced {outcome.rows} row(s) to {client.server_url} in {outcome.passes} pass(es)")
 
 
 def register(app: typer.Typer) -> None:
@@ -64,18 +91,25 @@ def register(app: typer.Typer) -> None:
         ] = None,
         config: ConfigOption = None,
     ) -> None:
-        """Ship this screen's plays, impressions and heartbeats to the central database, resumably."""
+        """Ship this screen's rows to the central server (fleet.server_url) or database, resumably."""
         from signage.fleet.runner import run_sync
 
         settings = settings_or_exit(config)
         setup_logging(settings.log_level)
+        stop = threading.Event()
+        if central is None and settings.fleet.server_url is not None:
+            # In a fleet the screen holds no database credentials: its rows go to the server over HTTP.
+            _stop_on_signals(stop)
+            _sync_over_http(settings, local or settings.resolved_database_url(), once, stop)
+            return
         central_url = central or settings.fleet.central_url
         if not central_url:
             typer.echo(
-                "no central database: pass --central URL or set fleet.central_url in signage.yaml", err=True
+                "no central database: pass --central URL or set fleet.central_url in signage.yaml "
+                "(or fleet.server_url, the central server)",
+                err=True,
             )
             raise typer.Exit(2)
-        stop = threading.Event()
         _stop_on_signals(stop)
         try:
             outcome = run_sync(
