@@ -33,7 +33,8 @@ from signage.clock import Clock, SystemClock
 from signage.domain import AudienceSnapshot, Catalog
 from signage.feed import open_feed
 from signage.fleet.agent.wiring import release_reloaders, release_store, start_agent
-from signage.fleet.directives import FileDirectives
+from signage.fleet.directives import FileDirectives, FleetDirectives
+from signage.fleet.hours_settings import LocalHours
 from signage.fleet.override import Override
 from signage.fleet.power import choose_power
 from signage.fleet.release_id import current_release
@@ -177,8 +178,12 @@ def run(settings: Settings, options: RunOptions) -> int:
         if feed is not None:
             stack.callback(feed.close)  # after the loop has closed the open play
         override = None
+        directives: FleetDirectives | None = None
         if settings.fleet.server_url is not None:  # alerts and opening hours, as the agent keeps them
             directives = FileDirectives.under(settings.data_dir, clock.monotonic)
+        if settings.hours is not None:  # the screen's own opening hours win over the fleet's
+            directives = LocalHours(settings.hours.store_hours(settings.timezone), directives)
+        if directives is not None:
             override = Override(
                 directives, settings.screen_id, choose_power(headless=headless), store, closed
             )

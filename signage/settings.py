@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, IPvAnyNetwork, field_validator
 
+from signage.fleet.hours_settings import LocalHoursSettings
 from signage.strictmodel import StrictModel
 from signage.yamlconf import (
     ConfigError,
@@ -299,6 +300,7 @@ class Settings(StrictModel):
     impressions: ImpressionSettings = ImpressionSettings()
     web: WebSettings = WebSettings()
     feed: FeedSettings = FeedSettings()
+    hours: LocalHoursSettings | None = None  # opening hours set here win over the fleet's
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")
