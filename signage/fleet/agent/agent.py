@@ -66,6 +66,7 @@ class FleetAgent:
         poll_interval_s: float = 60.0,
         disk_budget_bytes: int = 2048 * 1024 * 1024,
         rng: random.Random | None = None,
+        screen_id: str | None = None,
     ) -> None:
         self.client = client
         self.store = store
@@ -79,13 +80,15 @@ class FleetAgent:
         self._thread = threading.Thread(target=self._run, name="fleet-agent", daemon=True)
         self.counters = AgentCounters()
         self.online: bool | None = None  # None until the first poll
-        self.screen_id: str | None = None  # as the server names this screen
+        self.screen_id = screen_id  # as the settings name this screen (its MQTT topic)
         self._failures = 0
         self._etag: str | None = None
         self._state: ScreenState | None = None
         self._refused: set[str] = set()
         self._reported: str | None = None  # the away/stalled sentence last logged
         self._no_release_logged = False
+        self._media_reported: str | None = None
+        self._named_logged: str | None = None
 
     # -- the thread ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -175,14 +178,20 @@ class FleetAgent:
 
     # -- applying the state ----------------------------------------------------------------------
     def _apply(self, state: ScreenState) -> None:
-        if self.screen_id != state.screen_id:
-            self.screen_id = state.screen_id
+        if self.screen_id is not None and state.screen_id not in (self.screen_id, self._named_logged):
+            self._named_logged = state.screen_id
+            log.warning(
+                "the fleet server knows this screen as %r but its settings say %r: commands to the screen "
+                "are sent to the other name's topic (set screen_id to the server's name)",
+                state.screen_id,
+                self.screen_id,
+            )
         self.store.save_alerts(state.alerts)
         self.store.save_hours(state.hours)
         now = self._clock.now_utc()
         for alert in state.alerts:
             if alert.media is not None and alert.active(now):
-                self._ensure_blob(alert.media)
+                self._fetch_alert_media(alert.alert_id, alert.media)
         release = state.release
         if release is None:
             if not self._no_release_logged:
@@ -240,6 +249,15 @@ class FleetAgent:
             log.info(
                 "fleet blobs: %.1f MB no release uses deleted to stay within the disk budget", freed / 1e6
             )
+
+    def _fetch_alert_media(self, alert_id: str, media: ReleaseFile) -> None:
+        """Best effort: an alert shows its message without its media, and never holds a release back."""
+        try:
+            self._ensure_blob(media)
+        except FleetError as exc:
+            if str(exc) != self._media_reported:
+                self._media_reported = str(exc)
+                log.warning("fleet alert %s shows without its media for now: %s", alert_id, exc)
 
     def _ensure_blob(self, item: ReleaseFile) -> None:
         """Download and verify one blob unless it is there; a hash mismatch deletes it and fetches it again."""

@@ -238,7 +238,8 @@ class ReleaseStore:
             raise AssertionError(f"{slot} holds no complete release")
         temp = self.root / f".current-{os.getpid()}-{threading.get_ident()}"
         with self._switch:
-            temp.unlink(missing_ok=True)
+            for leftover in self.root.glob(".current-*"):  # a switch cut short by a crash
+                leftover.unlink(missing_ok=True)
             os.symlink(os.path.relpath(slot, self.root), temp)
             os.replace(temp, self.current_dir)
             _fsync_dir(self.root)

@@ -51,6 +51,10 @@ class ReleaseCheck:
             catalog = load_catalog(catalog_path, probe=True, default_image_s=self.default_image_s)
         except ConfigError as exc:
             return _relative(describe_failure(exc, [catalog_path]), slot)
+        inside = slot.resolve()
+        for named in catalog.media_files:
+            if not Path(named).resolve().is_relative_to(inside):
+                return f"{CATALOG_PATH} names {named}, a file outside the release"
         if catalog.skipped and not catalog.ads:
             more = f" (and {len(catalog.skipped) - 1} more)" if len(catalog.skipped) > 1 else ""
             return _relative(f"no ad of {CATALOG_PATH} can be played here: {catalog.skipped[0]}{more}", slot)

@@ -125,6 +125,7 @@ def start_agent(
         poll_interval_s=settings.fleet.poll_interval_s,
         disk_budget_bytes=settings.fleet.disk_budget_mb * 1024 * 1024,
         rng=random.Random(),
+        screen_id=settings.screen_id,
     )
     agent.start()
     stack.callback(agent.stop_and_join, 5.0)

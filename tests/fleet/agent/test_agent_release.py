@@ -7,11 +7,24 @@ import os
 from pathlib import Path
 
 import pytest
-from agent_helpers import BROKEN_RULE, catalog_yaml, make_agent, png, publish, release_files, rule_yaml, sha
+from agent_helpers import (
+    BROKEN_RULE,
+    CREATED,
+    SCREEN,
+    catalog_yaml,
+    make_agent,
+    png,
+    publish,
+    release_files,
+    rule_yaml,
+    sha,
+)
 
+from signage.clock import FakeClock
 from signage.fleet.agent.agent import VERIFY_ATTEMPTS, backoff_s
 from signage.fleet.agent.fake import FakeFleetClient
 from signage.fleet.agent.store import RELEASE_JSON
+from signage.fleet.protocol import Alert, ReleaseFile, ScreenState
 
 
 def test_a_release_is_assembled_from_hard_links_and_becomes_current(tmp_path: Path) -> None:
@@ -245,3 +258,42 @@ def test_a_wake_up_during_a_release_download_polls_again_before_the_rest(tmp_pat
     assert agent.poll_once()
     assert store.current_release_id() == "north#1"
     assert len(client.downloads) == len(release.files)  # each blob once
+
+
+def test_a_catalog_that_names_a_file_outside_the_release_is_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    outside = tmp_path / "elsewhere.png"
+    outside.write_bytes(png(5))
+    client = FakeFleetClient()
+    catalog = f"ads:\n  - id: sneaky\n    media: {outside}\n    advertiser: A\n    campaign: c\n".encode()
+    publish(client, 1, {"catalog.yaml": catalog})
+    agent, store = make_agent(tmp_path, client)
+    with caplog.at_level(logging.ERROR):
+        assert agent.poll_once()
+    assert store.current_release_id() is None
+    assert caplog.messages == [
+        f"fleet release north#1 refused, the standby slide stays: catalog.yaml names {outside}, "
+        "a file outside the release"
+    ]
+
+
+def test_alert_media_the_server_lacks_never_holds_the_release_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = FakeFleetClient()
+    release = publish(client, 1, release_files("spring"))
+    missing = ReleaseFile("media/fire.png", "0" * 64, 10)
+    alert = Alert("a-1", "north", "Fire drill", CREATED, media=missing)
+    client.state = ScreenState(SCREEN, release, (alert,))
+    agent, store = make_agent(tmp_path, client, clock=FakeClock(start_utc=CREATED))
+    agent.screen_id = "screen-8"  # as the settings name it: not as the server does
+    with caplog.at_level(logging.WARNING):
+        assert agent.poll_once()
+        assert agent.poll_once()
+    assert store.current_release_id() == "north#1"
+    assert store.active_alerts(CREATED) == (alert,) and store.alert_media(alert) is None
+    assert [m.split(":")[0] for m in caplog.messages] == [
+        "the fleet server knows this screen as 'screen-7' but its settings say 'screen-8'",
+        "fleet alert a-1 shows without its media for now",
+    ]
