@@ -205,6 +205,7 @@ class SlotLoop:
             return True
         closed = AudienceSnapshot.unknown(now) if wanted is not None and wanted.closed else None
         self._maybe_sample(now, closed)  # heartbeats and the watchdog go on; the audience is unknown
+        self._maybe_screenshot(now)  # of an alert (closed, nothing plays)
         return True
 
     def _maybe_prepare_next(self) -> None:

@@ -97,7 +97,7 @@ class Rig:
         programme = Programme(Catalog(ads), PolicySettings(), ZoneInfo("UTC"), random.Random(5))
         observers: list[PlayObserver] = [self.counting]
         self.loop = SlotLoop(
-            LoopConfig(screen_id="s1", lead_s=1.0, standby_slot_s=4.0),
+            LoopConfig(screen_id="s1", lead_s=1.0, standby_slot_s=4.0, screenshots=Path("/shots")),
             self.player, self.sink, audience, programme.decide, self.clock, observers,
             override=self.override,
         )  # fmt: skip

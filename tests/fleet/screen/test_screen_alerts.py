@@ -33,6 +33,8 @@ def test_an_alert_preempts_the_ad_on_screen_within_two_seconds(tmp_path: Path) -
     assert cut.outcome is PlayOutcome.INTERRUPTED and cut.reason == "alert"
     assert cut.actual_s < 5.0
     assert rig.player.messages[-1] == ("alert:fire", "Please leave the store now", None)
+    rig.run_for(1.0)
+    assert rig.player.screenshots[-1].name.endswith("-alert:fire.png"), "the alert is what a screenshot shows"
     shown = rig.loop.plays_started
     rig.run_for(60.0)  # no ad while the alert holds the screen
     assert rig.on_screen() == "alert:fire" and rig.loop.plays_started == shown
