@@ -32,12 +32,14 @@ def test_closing_time_cuts_the_ad_powers_off_once_and_records_nothing(tmp_path: 
     assert event.at == datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
     known = rig.counting.known_samples
     samples = rig.counting.samples
+    started = list(rig.counting.started)
     rig.run_for(3 * 3600.0, tick=1.0)  # the night goes on
     assert len(rig.plays()) == plays_before, "no play row while closed"
     assert rig.power.calls == ["on", "off"], "switched off once"
     assert rig.counting.samples > samples, "heartbeats and the watchdog still hear from the loop"
     assert rig.counting.known_samples == known, "and the audience they hear of is unknown"
     assert set(rig.player.shown[-3:]) == {"closed"} and rig.loop.plays_started == plays_before
+    assert rig.counting.started == started, "no play for impressions or OTS to be counted on"
 
 
 def test_opening_time_powers_on_and_the_ads_resume(tmp_path: Path) -> None:
