@@ -2,8 +2,8 @@
 
 Each poll asks for the screen state (``If-None-Match``: an unchanged state is a cheap 304), saves
 the alerts and hours, fetches the alerts' media, then brings the release in force up to the
-server's: missing blobs are downloaded (resumed from their ``.part``; a wake-up between two blobs polls
-again first, so an alert never waits for a long download) and verified, the release is
+server's: missing blobs are downloaded (resumed from their ``.part``; a wake-up pauses a download and polls
+again first, so an alert never waits for a long video) and verified, the release is
 assembled in the inactive slot, validated as the player would, and only then made current. A
 refused release is remembered and never retried (releases are immutable); an incomplete download
 is resumed at the next poll. Polls come every ``poll_interval_s`` and at once on ``wake()`` (an
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signage.clock import Clock
-from signage.fleet.agent.client import BadAnswer, FleetClient, FleetError, TokenRefused
+from signage.fleet.agent.client import BadAnswer, Cancelled, FleetClient, FleetError, TokenRefused
 from signage.fleet.agent.store import AssemblyError, ReleaseStore
 from signage.fleet.protocol import Release, ReleaseFile, ScreenState
 
@@ -30,10 +30,6 @@ log = logging.getLogger(__name__)
 VERIFY_ATTEMPTS = 3  # a blob that fails its hash this many times in a row waits for the next poll
 FIRST_RETRY_S = 5.0
 MAX_BACKOFF_FACTOR = 5  # while away, at most this many poll intervals between tries
-
-
-class _Interrupted(Exception):
-    """A wake-up (an alert may be waiting) or the stop came while a release was downloading."""
 
 
 def backoff_s(failures: int, interval_s: float) -> float:
@@ -133,7 +129,7 @@ class FleetAgent:
         try:
             if self._state is not None:
                 self._apply(self._state)
-        except _Interrupted:  # poll again at once; the download resumes from its parts
+        except Cancelled:  # a wake-up or the stop: poll again at once, the download resumes from its part
             return False
         except FleetError as exc:
             self._failed(str(exc), "token" if isinstance(exc, TokenRefused) else "stalled")
@@ -209,8 +205,6 @@ class FleetAgent:
 
     def _apply_release(self, release: Release, state: ScreenState) -> None:
         for item in release.files:
-            if self._wake.is_set() or self._stop.is_set():
-                raise _Interrupted
             self._ensure_blob(item)
         previous = self.store.current_release_id()
         try:
@@ -250,6 +244,10 @@ class FleetAgent:
                 "fleet blobs: %.1f MB no release uses deleted to stay within the disk budget", freed / 1e6
             )
 
+    def _should_yield(self) -> bool:
+        """A download gives way to a wake-up (an alert may be waiting) and to the stop."""
+        return self._wake.is_set() or self._stop.is_set()
+
     def _fetch_alert_media(self, alert_id: str, media: ReleaseFile) -> None:
         """Best effort: an alert shows its message without its media, and never holds a release back."""
         try:
@@ -268,7 +266,7 @@ class FleetAgent:
             if part.exists() and part.stat().st_size > item.size:
                 part.unlink()  # longer than the blob: it cannot be a beginning of it
             if not part.exists() or part.stat().st_size < item.size:
-                self.client.download_blob(item.sha256, part)
+                self.client.download_blob(item.sha256, part, self._should_yield)
             if self.store.finish_blob(item.sha256):
                 return
             self.counters.corrupt_blobs += 1

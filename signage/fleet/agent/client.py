@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -37,6 +38,14 @@ class BadAnswer(FleetError):
     """The server answered, but not as the protocol says (a bad state document, a missing blob)."""
 
 
+class Cancelled(Exception):
+    """A download stopped because ``cancelled()`` said so; the part keeps what arrived (not a failure)."""
+
+
+def never() -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class StateReply:
     """One poll: the state, or ``None`` when it is unchanged since ``etag`` (HTTP 304)."""
@@ -52,8 +61,9 @@ class StateReply:
 class FleetClient(Protocol):
     def get_state(self, etag: str | None) -> StateReply: ...
 
-    def download_blob(self, sha256: str, part: Path) -> None:
-        """Append the blob's missing bytes to ``part`` (created if absent), resuming from its size."""
+    def download_blob(self, sha256: str, part: Path, cancelled: Callable[[], bool] = never) -> None:
+        """Append the blob's missing bytes to ``part`` (created if absent), resuming from its size;
+        raises Cancelled, the bytes so far kept, as soon as ``cancelled()`` is true."""
         ...
 
     def close(self) -> None: ...
@@ -133,7 +143,7 @@ class HttpFleetClient:
             raise BadAnswer(f"the fleet server sent a screen state that does not parse: {exc}") from None
         return StateReply(state, response.headers.get("ETag"))
 
-    def download_blob(self, sha256: str, part: Path) -> None:
+    def download_blob(self, sha256: str, part: Path, cancelled: Callable[[], bool] = never) -> None:
         offset = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         what = f"blob {sha256[:12]}"
@@ -149,6 +159,8 @@ class HttpFleetClient:
                 with part.open("ab" if append else "wb") as out:
                     for chunk in response.iter_bytes():  # as it arrives: a cut keeps every byte received
                         out.write(chunk)
+                        if cancelled():
+                            raise Cancelled(f"downloading {what} paused at byte {out.tell()}")
                     out.flush()
                     os.fsync(out.fileno())
         except httpx.HTTPError as exc:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from signage.fleet.agent.client import BadAnswer, ServerAway, StateReply, TokenRefused
+from signage.fleet.agent.client import BadAnswer, Cancelled, ServerAway, StateReply, TokenRefused, never
 from signage.fleet.protocol import ScreenState
 
 
@@ -33,6 +34,8 @@ class FakeFleetClient:
     not_modified: int = 0
     downloads: list[tuple[str, int]] = field(default_factory=list)  # (sha, offset asked for)
     closed: bool = False
+    chunk_bytes: int = 4096  # a download arrives in chunks this big
+    on_chunk: Callable[[], None] | None = None  # called after each chunk written (to wake the agent)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_blob(self, data: bytes) -> str:
@@ -52,7 +55,7 @@ class FakeFleetClient:
                 return StateReply(None, etag)
             return StateReply(self.state, current)
 
-    def download_blob(self, sha256: str, part: Path) -> None:
+    def download_blob(self, sha256: str, part: Path, cancelled: Callable[[], bool] = never) -> None:
         with self._lock:
             offset = part.stat().st_size if part.exists() else 0
             self.downloads.append((sha256, offset))
@@ -63,10 +66,15 @@ class FakeFleetClient:
             if self.corrupt.get(sha256, 0) > 0:
                 self.corrupt[sha256] -= 1
                 data = bytes([data[0] ^ 0xFF]) + data[1:] if data else b"x"
-            rest = data[offset:]
             cut = self.cut_at.pop(sha256, None)
+            end = len(data) if cut is None else max(offset, cut)
             with part.open("ab") as out:
-                out.write(rest if cut is None else rest[: max(0, cut - offset)])
+                for start in range(offset, end, self.chunk_bytes):
+                    out.write(data[start : min(end, start + self.chunk_bytes)])
+                    if self.on_chunk is not None:
+                        self.on_chunk()
+                    if cancelled():
+                        raise Cancelled(f"downloading blob {sha256[:12]} paused at byte {out.tell()}")
             if cut is not None:
                 raise ServerAway(f"downloading blob {sha256[:12]} stopped (connection reset)")
 

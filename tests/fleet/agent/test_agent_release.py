@@ -240,24 +240,27 @@ def test_each_media_blob_is_downloaded_once_for_every_release_that_uses_it(tmp_p
     assert store.current_release_id() == "north#2"
 
 
-def test_a_wake_up_during_a_release_download_polls_again_before_the_rest(tmp_path: Path) -> None:
-    client = FakeFleetClient()
-    release = publish(client, 1, release_files("spring", "summer", "autumn"))
+def test_a_wake_up_pauses_a_download_and_polls_again_before_the_rest(tmp_path: Path) -> None:
+    client = FakeFleetClient(chunk_bytes=1000)
+    files = release_files("spring")
+    files["media/trailer.mp4"] = bytes(range(256)) * 40  # 10 kB the catalog does not name
+    release = publish(client, 1, files)
+    trailer = sha(files["media/trailer.mp4"])
     agent, store = make_agent(tmp_path, client)
-    download = client.download_blob
 
-    def then_an_alert(sha256: str, part: Path) -> None:
-        download(sha256, part)
-        if len(client.downloads) == 1:
-            agent.wake()  # an MQTT command arrives while the first blob is coming in
+    def alert_arrives() -> None:
+        if client.downloads[-1] == (trailer, 0):
+            agent.wake()  # an MQTT command while the trailer is coming in (its first chunk)
 
-    client.download_blob = then_an_alert  # type: ignore[method-assign]
+    client.on_chunk = alert_arrives
     assert not agent.poll_once()
-    assert len(client.downloads) == 1 and store.current_release_id() is None
+    assert store.part_path(trailer).stat().st_size == 1000 and store.current_release_id() is None
     assert agent.counters.failed_polls == 0  # not a failure: a poll that gave way to the next
     assert agent.poll_once()
     assert store.current_release_id() == "north#1"
-    assert len(client.downloads) == len(release.files)  # each blob once
+    assert [offset for digest, offset in client.downloads if digest == trailer] == [0, 1000]
+    assert len(client.downloads) == len(release.files) + 1  # each blob once, the trailer in two parts
+    assert store.blob_path(trailer).read_bytes() == files["media/trailer.mp4"]
 
 
 def test_a_catalog_that_names_a_file_outside_the_release_is_refused(
