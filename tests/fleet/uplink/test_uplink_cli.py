@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Central, local_store
 from typer.testing import CliRunner
+from uplink_helpers import Central, local_store
 
 from signage.cli import app
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from conftest import NOW, Central, local_store, table_contents
+from uplink_helpers import NOW, Central, local_store, table_contents
 
 from signage.fleet.http_target import HttpTarget, UplinkClient, row_bodies
 from signage.fleet.rowcodec import encode_row, shipped_columns

@@ -14,7 +14,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 import sqlalchemy as sa
-from conftest import NOW, Central, local_store, png
+from uplink_helpers import NOW, Central, local_store, png
 
 from signage.clock import FakeClock
 from signage.domain import AudienceSnapshot

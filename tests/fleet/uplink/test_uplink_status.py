@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 import sqlalchemy as sa
-from conftest import NOW, Central, png
+from uplink_helpers import NOW, Central, png
 
 from signage.fleet.central.status_table import latest_status
 from signage.fleet.central.uplink_api import screenshot_path
