@@ -2,8 +2,8 @@
 
 Each poll asks for the screen state (``If-None-Match``: an unchanged state is a cheap 304), saves
 the alerts and hours, fetches the alerts' media, then brings the release in force up to the
-server's: missing blobs are downloaded (resumed from their ``.part``; a wake-up pauses a download and polls
-again first, so an alert never waits for a long video) and verified, the release is
+server's: missing blobs are downloaded (resumed from their ``.part``; a wake-up pauses a download
+and polls again first, so an alert never waits for a long video) and verified, the release is
 assembled in the inactive slot, validated as the player would, and only then made current. A
 refused release is remembered and never retried (releases are immutable); an incomplete download
 is resumed at the next poll. Polls come every ``poll_interval_s`` and at once on ``wake()`` (an

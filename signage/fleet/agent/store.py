@@ -220,9 +220,12 @@ class ReleaseStore:
                     shutil.copyfile(blob, dest)
                 os.utime(blob)  # in use again: the newest for the garbage collector
             write_atomic(slot / RELEASE_JSON, json.dumps(release.to_json(), indent=2).encode())
-        except (OSError, ProtocolError) as exc:
-            self.discard(slot)
+        except (ProtocolError, FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+            self.discard(slot)  # the release's own fault (a path clash): it is refused
             raise AssemblyError(f"release {release.release_id} cannot be laid out: {exc}") from None
+        except OSError:
+            self.discard(slot)  # the disk's fault (full, read-only): tried again at the next poll
+            raise
         return slot
 
     def discard(self, slot: Path) -> None:

@@ -300,3 +300,15 @@ def test_alert_media_the_server_lacks_never_holds_the_release_back(
         "the fleet server knows this screen as 'screen-7' but its settings say 'screen-8'",
         "fleet alert a-1 shows without its media for now",
     ]
+
+
+def test_a_release_whose_paths_clash_is_refused_and_its_slot_left_empty(tmp_path: Path) -> None:
+    client = FakeFleetClient()
+    files = release_files("spring")
+    files["media/clips"] = b"a file where a folder must be"
+    files["media/clips/one.mp4"] = b"a clip"
+    publish(client, 1, files)
+    agent, store = make_agent(tmp_path, client)
+    assert agent.poll_once()
+    assert store.current_release_id() is None and agent.counters.releases_refused == 1
+    assert not store.inactive_slot().exists()
