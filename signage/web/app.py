@@ -28,6 +28,7 @@ from signage.reports.query import build_report, campaign_exists, campaigns_of, w
 from signage.reports.render import chart_images, report_dict, template_env, to_csv
 from signage.store.models import HEARTBEAT, row_to_heartbeat
 from signage.web.auth import Auth, AuthConfig, LoginRequired
+from signage.web.fleet_pages import FleetPageConfig, fleet_router
 from signage.web.headers import SecurityMiddleware
 from signage.web.secret import MIN_SECRET_BYTES
 from signage.web.users import User
@@ -48,6 +49,7 @@ class WebConfig:
     address_login_attempts: int | None = None  # per client address; default 4 x login_attempts
     concurrent_password_checks: int = 2  # 128 MiB each
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    fleet: FleetPageConfig = field(default_factory=FleetPageConfig)  # /admin/fleet
 
     def __post_init__(self) -> None:
         if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
@@ -258,4 +260,5 @@ def create_app(
         chart = png_data_uri(floor_figure(cells, title)) if cells else None
         return page(request, "screen_floor.html", screen_id=screen_id, f=f, cells=cells, chart=chart)
 
+    app.include_router(fleet_router(engine, auth, page, now, config.fleet))
     return app

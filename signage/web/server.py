@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from signage.fleet.central.health import HealthLimits
 from signage.settings import Settings, WebSettings
 from signage.web.app import WebConfig
+from signage.web.fleet_pages import FleetPageConfig
 from signage.web.secret import load_or_create_secret
 
 _ANY_ADDRESS = ("0.0.0.0", "::", "")
@@ -38,6 +40,16 @@ def web_config(settings: Settings, bind_host: str, costs: Mapping[str, float]) -
         login_attempts=web.login_attempts,
         login_window_s=web.login_window_s,
         allowed_hosts=allowed_hosts(web, bind_host),
+        fleet=fleet_page_config(settings),
+    )
+
+
+def fleet_page_config(settings: Settings) -> FleetPageConfig:
+    """The fleet page's screenshots (``fleet.blob_dir``, as ``signage fleet serve`` keeps them) and limits."""
+    blobs = settings.fleet.blob_dir
+    return FleetPageConfig(
+        blob_root=blobs if blobs.is_absolute() else settings.data_dir / blobs,
+        limits=HealthLimits.from_settings(settings.fleet.health),
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from signage.clock import Clock
+from signage.clock import Clock, SystemClock
 from signage.feed.mqtt import Broker
 from signage.fleet.central.health import (
     Condition,
@@ -33,6 +33,7 @@ from signage.fleet.central.health import (
 )
 from signage.fleet.central.health_rows import fleet_facts
 from signage.fleet.protocol import health_topic
+from signage.settings import Settings
 from signage.store.sql import one_line
 
 log = logging.getLogger(__name__)
@@ -239,3 +240,19 @@ def start_monitor(
     )
     monitor.start()
     return monitor
+
+
+def serve_monitor(
+    engine: Engine, settings: Settings, mqtt_url: str | None, topic_prefix: str | None, blob_root: Path
+) -> HealthMonitor:
+    """The monitor ``signage fleet serve`` runs beside the API, from ``fleet.health`` and ``feed``."""
+    health = settings.fleet.health
+    return start_monitor(
+        engine,
+        HealthLimits.from_settings(health),
+        mqtt_url=mqtt_url,
+        topic_prefix=topic_prefix or settings.feed.topic_prefix,
+        clock=SystemClock(),
+        interval_s=health.check_interval_s,
+        blob_root=blob_root,
+    )
