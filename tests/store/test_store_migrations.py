@@ -69,6 +69,6 @@ def test_release_id_columns_come_and_go_with_0006_and_the_triggers_survive(tmp_p
     beat = "INSERT INTO heartbeat VALUES (:s, 'st', '2026-01-01 00:00:00', NULL, NULL, 0, 1, '', '', NULL, 1, '')"
     with engine.begin() as conn:
         conn.execute(sa.text(beat), [{"s": "a"}, {"s": "b"}])
-        seqs = dict(conn.execute(sa.text("SELECT screen_id, sync_seq FROM heartbeat")).all())
+        seqs: dict[str, int] = dict(conn.execute(sa.text("SELECT screen_id, sync_seq FROM heartbeat")).all())
     assert seqs == {"a": 1, "b": 2}
     engine.dispose()
