@@ -187,6 +187,7 @@ def status_source(
     release_id: ReleaseIdSource,
     camera_online: Callable[[], bool],
     power: Callable[[], PowerState],
+    camera_covered: Callable[[], bool] = lambda: False,
 ) -> Callable[[], ScreenStatus]:
     def status() -> ScreenStatus:
         return ScreenStatus(
@@ -197,6 +198,7 @@ def status_source(
             playing_ad_id=plays.playing_ad_id(),
             plays_last_hour=plays.plays_last_hour(),
             power=power(),
+            camera_covered=camera_covered(),
         )
 
     return status
@@ -210,6 +212,7 @@ def start_uplink(
     *,
     camera_online: Callable[[], bool],
     power: Callable[[], PowerState] = lambda: "on",
+    camera_covered: Callable[[], bool] = lambda: False,
     release_id: ReleaseIdSource | None = None,
 ) -> list[PlayObserver]:
     """Start the uplink on the player's exit stack; returns the observers the loop must call.
@@ -232,7 +235,7 @@ def start_uplink(
     passes = SyncPasses(local, HttpTarget(client), lambda: upgrade(local), batch_rows=fleet.sync_batch_rows)
     plays = PlayStatus(clock.monotonic)
     release = release_id or current_release(settings.data_dir)
-    status = status_source(plays, clock, settings.data_dir, release, camera_online, power)
+    status = status_source(plays, clock, settings.data_dir, release, camera_online, power, camera_covered)
     uplink: Uplink
     taker = ScreenshotTaker(
         player, settings.data_dir / SCREENSHOT_FILE, clock.monotonic, lambda p: uplink.screenshot_saved(p)

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 Screen = Annotated[ScreenPrincipal, Depends(current_screen)]
 SCREEN_COLUMN = "screen_id"
+STORE_COLUMN = "store_id"  # stamped from the registry: a screen cannot file its rows under another store
 PLAY_COLUMN = "play_id"  # a table without a screen_id belongs to the screen of its play
 HEARTBEAT_MAX_BYTES = 64 * 1024
 MAX_ROWS = 100_000
@@ -181,9 +182,14 @@ def check_ownership(conn: Connection, table: sa.Table, rows: list[dict[str, obje
                 )
 
 
-def store_rows(engine: Engine, table: sa.Table, rows: list[dict[str, object]], screen_id: str) -> int:
+def store_rows(
+    engine: Engine, table: sa.Table, rows: list[dict[str, object]], screen: ScreenPrincipal
+) -> int:
+    """Check and upsert in one transaction; a row's ``store_id`` is the registry's, whatever was sent."""
+    if STORE_COLUMN in table.c:
+        rows = [{**row, STORE_COLUMN: screen.store_id} for row in rows]
     with engine.begin() as conn:
-        check_ownership(conn, table, rows, screen_id)
+        check_ownership(conn, table, rows, screen.screen_id)
         upsert(conn, table, rows)
     return len(rows)
 
@@ -212,7 +218,7 @@ async def post_rows(table_name: str, request: Request, screen: Screen) -> dict[s
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     engine: Engine = request.app.state.engine
     try:
-        accepted = await run_in_threadpool(store_rows, engine, table, rows, screen.screen_id)
+        accepted = await run_in_threadpool(store_rows, engine, table, rows, screen)
     except RowsRefused as exc:
         if exc.status == 403:
             log.warning(

@@ -171,3 +171,14 @@ def test_tracks_wait_for_their_play_and_a_bad_post_is_refused_in_words(
     assert httpx.post(f"{rows_url}/play", content=b"{", headers=headers).status_code == 400
     assert central.count("play") == 0
     local.dispose()
+
+
+def test_the_registry_says_which_store_a_row_is_filed_under(tmp_path: Path, central: Central) -> None:
+    local = local_store(tmp_path / "a.db", 1, "screen-a")
+    beats = [{**r, "store_id": "store-9"} for r in rows_of(local, "heartbeat")]  # a wrong local setting
+    answer = post(central, "screen-a", "heartbeat", beats)
+    assert answer.status_code == 200 and answer.json() == {"accepted": 1}
+    with central.engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT screen_id, store_id FROM heartbeat")).all()
+    assert [tuple(r) for r in stored] == [("screen-a", "store-1")]
+    local.dispose()
