@@ -9,9 +9,11 @@ its own thread: a broker that is down never blocks anything, and polling goes on
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from signage.feed.mqtt import Broker
@@ -24,9 +26,14 @@ def command_topics(prefix: str, screen_id: str) -> tuple[str, str]:
     return (screen_topic(prefix, screen_id), f"{prefix}/fleet/group/+/cmd")
 
 
-def wake_client_id(screen_id: str) -> str:
-    """Stable per screen, so the broker keeps its session (and queued commands) across restarts."""
-    return f"signage-fleet-{screen_id}"
+def wake_client_id(screen_id: str, data_dir: Path | None = None) -> str:
+    """Stable per screen and data folder, so the broker keeps its session (and the commands queued
+    while the screen was off) across restarts; two installs that share a screen id by mistake do not
+    take each other's session."""
+    if data_dir is None:
+        return f"signage-fleet-{screen_id}"
+    where = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:8]
+    return f"signage-fleet-{screen_id}-{where}"
 
 
 class MqttWake:

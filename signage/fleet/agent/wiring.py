@@ -28,7 +28,7 @@ from signage.domain import Catalog
 from signage.feed.mqtt import Broker
 from signage.fleet.agent.agent import FleetAgent
 from signage.fleet.agent.client import FleetError, HttpFleetClient, read_token
-from signage.fleet.agent.mqtt import MqttWake
+from signage.fleet.agent.mqtt import MqttWake, wake_client_id
 from signage.fleet.agent.store import RELEASE_JSON, ReleaseStore, fleet_dir
 from signage.fleet.agent.validate import ReleaseCheck
 from signage.reloader import Reloader
@@ -38,6 +38,9 @@ from signage.targeting.ruleset import RuleSet
 from signage.yamlconf import ConfigError, Finding
 
 log = logging.getLogger(__name__)
+
+# The commands that wake the agent's poll; ``collect`` and ``screenshot`` are the uplink's.
+AGENT_COMMANDS = frozenset({"release", "alert"})
 
 
 def release_store(settings: Settings) -> ReleaseStore:
@@ -130,13 +133,22 @@ def start_agent(
     agent.start()
     stack.callback(agent.stop_and_join, 5.0)
     if settings.feed.mqtt_url is not None:
-        wake = MqttWake(
-            Broker.from_url(settings.feed.mqtt_url),
-            settings.feed.topic_prefix,
-            settings.screen_id,
-            lambda _command: agent.wake(),
-        )
-        stack.callback(wake.close)
+        try:
+            wake = MqttWake(
+                Broker.from_url(settings.feed.mqtt_url),
+                settings.feed.topic_prefix,
+                settings.screen_id,
+                lambda command: agent.wake() if command.kind in AGENT_COMMANDS else None,
+                client_id=wake_client_id(settings.screen_id, settings.data_dir),
+            )
+        except Exception as exc:  # a TLS set-up that fails: polling alone delivers the same, later
+            log.error(
+                "fleet agent: no MQTT commands (%s); it polls every %.0f s",
+                exc,
+                settings.fleet.poll_interval_s,
+            )
+        else:
+            stack.callback(wake.close)
     log.info(
         "fleet agent started: polling %s every %.0f s; the player plays %s (now %s)",
         server_url,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +20,7 @@ from zoneinfo import ZoneInfo
 import cv2
 import httpx
 import numpy as np
+import paho.mqtt.client as mqtt
 import pytest
 import uvicorn
 from agent_helpers import SCREEN, catalog_yaml, rule_yaml, sha
@@ -29,17 +33,26 @@ from signage.app import RunOptions, run
 from signage.cli import app as cli
 from signage.cli.fleet_join import write_token
 from signage.clock import FakeClock
+from signage.feed.mqtt import broker_answers
 from signage.fleet.agent.agent import FleetAgent
 from signage.fleet.agent.client import HttpFleetClient, TokenRefused
 from signage.fleet.agent.store import ReleaseStore
 from signage.fleet.agent.validate import ReleaseCheck
+from signage.fleet.agent.wiring import start_agent
 from signage.fleet.central import migrate as central_migrate
 from signage.fleet.central.blobstore import BlobStore
 from signage.fleet.central.registry import add_group, add_screen, add_store
 from signage.fleet.central.releases import insert_release
 from signage.fleet.central.server import create_app
-from signage.fleet.protocol import ReleaseFile
-from signage.settings import CameraSettings, DisplaySettings, FleetSettings, PerceptionSettings, Settings
+from signage.fleet.protocol import Command, ReleaseFile, screen_topic
+from signage.settings import (
+    CameraSettings,
+    DisplaySettings,
+    FeedSettings,
+    FleetSettings,
+    PerceptionSettings,
+    Settings,
+)
 from signage.store.engine import make_engine
 
 pytestmark = pytest.mark.postgres
@@ -106,6 +119,26 @@ def central(pg_url: str, tmp_path: Path) -> Iterator[Central]:
         server.should_exit = True
         thread.join(timeout=10)
         engine.dispose()
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def send_command(topic: str, command: Command) -> None:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}")
+    client.connect("127.0.0.1", 1883)
+    client.loop_start()
+    try:
+        client.publish(topic, json.dumps(command.to_json()), qos=1).wait_for_publish(timeout=5.0)
+    finally:
+        client.disconnect()
+        client.loop_stop()
 
 
 def _free_port() -> int:
@@ -252,3 +285,33 @@ def test_the_player_plays_the_release_its_agent_fetched(
         plays = db.execute("select ad_id, release_id from play").fetchall()
     assert ("spring", release_id) in plays  # from the standby slide to the fleet's ad, without a restart
     assert not central.ranges or all(r is None for _blob, r in central.ranges)
+
+
+@pytest.mark.skipif(
+    not broker_answers("127.0.0.1", 1883), reason="needs the Mosquitto broker at 127.0.0.1:1883"
+)
+def test_a_release_command_on_mqtt_brings_the_new_release_at_once(central: Central, tmp_path: Path) -> None:
+    first = central.publish(files_of(("spring", noise_png(4, 16))))
+    data = tmp_path / "player"
+    write_token(data / "fleet-token", central.token)
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    settings = Settings(
+        screen_id=SCREEN,
+        data_dir=data,
+        fleet=FleetSettings(server_url=central.url, poll_interval_s=3600),  # only a push polls again
+        feed=FeedSettings(mqtt_url="mqtt://127.0.0.1:1883", topic_prefix=prefix),
+    )
+    store = ReleaseStore(data / "fleet")
+    stop = threading.Event()
+    with contextlib.ExitStack() as stack:
+        agent = start_agent(settings, store, stop, FakeClock(start_utc=NOW), stack)
+        assert agent is not None
+        assert wait_for(lambda: store.current_release_id() == first)
+        second = central.publish(files_of(("summer", noise_png(5, 16))))
+        deadline = time.monotonic() + 10
+        while store.current_release_id() != second and time.monotonic() < deadline:
+            # Until the agent's subscription is in place a command may find nobody: send it again.
+            send_command(screen_topic(prefix, SCREEN), Command("release", second))
+            wait_for(lambda: store.current_release_id() == second, timeout_s=0.5)
+        assert store.current_release_id() == second
+    assert stop.is_set()  # the exit stack stopped the agent with the one stop event
