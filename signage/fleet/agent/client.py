@@ -119,6 +119,12 @@ class HttpFleetClient:
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> HttpFleetClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def _refused(self, response: httpx.Response, what: str) -> FleetError:
         code = response.status_code
         if code in (401, 403):
