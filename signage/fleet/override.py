@@ -23,8 +23,8 @@ from typing import Protocol
 from signage.domain import ALERT_PREFIX
 from signage.fleet.directives import FleetDirectives
 from signage.fleet.hours import is_open, next_change
-from signage.fleet.power import PowerEvent, PowerEventSink, PowerReason, PowerState, ScreenPower
-from signage.fleet.protocol import Alert
+from signage.fleet.power import PowerEvent, PowerEventSink, PowerReason, ScreenPower
+from signage.fleet.protocol import Alert, PowerState
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from signage.fleet.protocol import PowerState
+
 log = logging.getLogger(__name__)
 
-PowerState = Literal["on", "off"]
 PowerReason = Literal["hours", "manual", "alert"]
 COMMAND_TIMEOUT_S = 10.0
 

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from signage.fleet.power import PowerEvent
+from signage.fleet.protocol import POWER_STATES
 from signage.store.types import UTCDateTime
 
-POWER_STATES = ("on", "off")
 POWER_REASONS = ("hours", "manual", "alert")
 
 
