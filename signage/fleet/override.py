@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from signage.domain import ALERT_PREFIX
 from signage.fleet.directives import FleetDirectives
@@ -28,6 +29,7 @@ from signage.fleet.protocol import Alert, PowerState
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 CLOSED_ID = "closed"  # what the player is told it shows outside opening hours (never a play)
 TAKEOVER_SLOT_S = 3600.0  # an alert still active after this long is recorded as a new display
 
@@ -89,29 +91,23 @@ class Override:
         self.events = events
         self.perception_paused = perception_paused or threading.Event()
         self._power_state: PowerState | None = None  # None: not switched yet by this process
-        self._failure: str | None = None  # the directive error reported last
+        self._failures: dict[str, str] = {}  # what could not be read -> the error reported last
         self._alert_ids: tuple[str, ...] = ()
 
     @property
     def power_state(self) -> PowerState:
-        """ "on" or "off", as last switched (for heartbeats); "on" before the first step."""
+        """The power as last switched ("on" or "off"), for heartbeats; "on" before the first step."""
         return self._power_state or "on"
 
     def wanted(self, now_utc: datetime) -> Takeover | None:
         """What must be on screen at ``now_utc`` instead of the programme; None: the programme."""
-        try:
-            alerts = self.directives.active_alerts(now_utc)
-            open_now = is_open(self.directives.hours(), now_utc)
-            wanted = alert_takeover(alerts[-1], self.directives.alert_media(alerts[-1])) if alerts else None
-        except Exception as exc:  # a directive that cannot be evaluated must not stop the programme
-            message = f"{type(exc).__name__}: {exc}"
-            if message != self._failure:
-                log.error("fleet alerts and opening hours are ignored until they can be read: %s", message)
-                self._failure = message
-            return None
-        if self._failure is not None:
-            log.info("fleet alerts and opening hours are read again")
-            self._failure = None
+        none: tuple[Alert, ...] = ()
+        alerts = self._read("alerts", lambda: self.directives.active_alerts(now_utc), none)
+        open_now = self._read("opening hours", lambda: is_open(self.directives.hours(), now_utc), True)
+        wanted = None
+        if alerts:
+            media = self._read("alert picture", lambda: self.directives.alert_media(alerts[-1]), None)
+            wanted = alert_takeover(alerts[-1], media)
         self._note_alerts(alerts)
         if wanted is None and not open_now:
             wanted = CLOSED
@@ -119,6 +115,21 @@ class Override:
             "off" if wanted is CLOSED else "on", "alert" if alerts and not open_now else "hours", now_utc
         )
         return wanted
+
+    def _read(self, what: str, read: Callable[[], T], fallback: T) -> T:
+        """``read()``, or ``fallback`` while it fails (reported once): a directive that cannot be
+        evaluated (hours in an unknown time zone) leaves the rest in force and the screen open."""
+        try:
+            value = read()
+        except Exception as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            if self._failures.get(what) != message:
+                log.error("could not read the fleet's %s (%s); ignored until that works again", what, message)
+                self._failures[what] = message
+            return fallback
+        if self._failures.pop(what, None) is not None:
+            log.info("the fleet's %s can be read again", what)
+        return value
 
     def _note_alerts(self, alerts: tuple[Alert, ...]) -> None:
         ids = tuple(a.alert_id for a in alerts)
@@ -133,7 +144,7 @@ class Override:
                 f" (and {len(ids) - 1} older active alert(s))" if len(ids) > 1 else "",
             )
         else:
-            log.info("no emergency alert is active any more: the programme resumes")
+            log.info("no emergency alert is active any more")
         self._alert_ids = ids
 
     def _switch(self, state: PowerState, reason: PowerReason, now_utc: datetime) -> None:

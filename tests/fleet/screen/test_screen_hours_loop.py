@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from screen_helpers import Rig, alert, daily
 
 from signage.clock import FakeClock
@@ -80,7 +82,19 @@ def test_an_alert_at_night_wakes_the_screen_and_lets_it_sleep_again(tmp_path: Pa
     assert shown.ad_id == "alert:fire" and shown.outcome is PlayOutcome.ALERT
 
 
-def test_hours_that_cannot_be_evaluated_leave_the_screen_open(tmp_path: Path) -> None:
-    rig = Rig(tmp_path, FakeDirectives(store_hours=daily("08:00", "20:00", tz="Mars/Olympus")))
-    rig.run_for(12.0)
-    assert rig.plays(PlayOutcome.COMPLETED) and rig.power.calls == []
+def test_hours_that_cannot_be_evaluated_leave_the_screen_open_and_alerts_work(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    directives = FakeDirectives(store_hours=daily("08:00", "20:00", tz="Mars/Olympus"))
+    rig = Rig(tmp_path, directives, clock=FakeClock(start_utc=NIGHT))
+    with caplog.at_level(logging.ERROR, "signage.fleet.override"):
+        rig.run_for(12.0)
+    assert rig.plays(PlayOutcome.COMPLETED) and rig.power.calls == ["on"]
+    (record,) = caplog.records
+    assert (
+        "could not read the fleet's opening hours" in record.getMessage()
+        and "Mars/Olympus" in record.getMessage()
+    )
+    directives.alerts = (alert(at=rig.clock.now_utc()),)
+    rig.run_for(1.0)
+    assert rig.on_screen() == "alert:fire"
