@@ -3,7 +3,8 @@
 Pure: ``screen_health(facts, now, limits)`` reads no clock, table or file; ``signage.fleet.central.
 health_rows`` gathers the facts and ``health_monitor`` turns changes into alerts. A screen is
 
-- **silent** (offline) when its last heartbeat arrived more than ``silent_after`` ago, or never;
+- **silent** (offline) when its last heartbeat arrived more than ``silent_after`` ago, or never
+  in the ``silent_after`` since it was registered;
 - on an **old release** when the release it reports is not its groups' newest one;
 - **camera offline** or **camera covered** as its last heartbeat says (``camera_online``,
   ``camera_covered``); unknown while it is silent, since that heartbeat is stale;
@@ -121,7 +122,8 @@ def screen_health(facts: ScreenFacts, now: datetime, limits: HealthLimits) -> Sc
     camera = camera_state(status, online)
     standby_for = _standby_for(facts, now, online)
     conditions: set[Condition] = set()
-    if not online:
+    # A screen never heard from is silent once it has had the time to say something.
+    if not online and (heard is not None or now - facts.registered_utc > limits.silent_after):
         conditions.add("silent")
     if camera == "offline":
         conditions.add("camera_offline")

@@ -79,6 +79,7 @@ class MqttHealthPublisher:
         self.broker = broker
         self.connected = False
         self._down_reported = False
+        self._closing = False
         self.away = threading.Event()  # set once the broker is known to be away (for tests)
         self._lock = threading.Lock()
         self._client = mqtt.Client(
@@ -100,7 +101,7 @@ class MqttHealthPublisher:
 
     def _report_down(self, why: str) -> None:
         with self._lock:
-            if self._down_reported:
+            if self._down_reported or self._closing:
                 return
             self._down_reported = True
         self.away.set()
@@ -132,6 +133,8 @@ class MqttHealthPublisher:
             self._report_down(f"paho error {info.rc}")
 
     def close(self) -> None:
+        with self._lock:
+            self._closing = True  # our own disconnect is no outage
         self._client.disconnect()
         self._client.loop_stop()
 

@@ -36,6 +36,10 @@ def test_a_screen_is_silent_after_the_limit_and_when_never_heard_from() -> None:
     never = screen_health(facts(), T0, LIMITS)
     assert not never.online and never.conditions == {"silent"} and never.last_heartbeat_utc is None
     assert never.camera == "unknown" and never.power is None
+    new = screen_health(facts(registered_utc=T0 - timedelta(minutes=5)), T0, LIMITS)
+    assert not new.online and new.conditions == frozenset(), "just registered: not silent yet"
+    overdue = screen_health(facts(registered_utc=T0 - timedelta(minutes=6)), T0, LIMITS)
+    assert overdue.conditions == {"silent"}
 
 
 def test_release_current_or_old() -> None:

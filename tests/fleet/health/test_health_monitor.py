@@ -129,7 +129,7 @@ BROKER = ("127.0.0.1", 1883)
 
 
 @pytest.mark.skipif(not broker_answers(*BROKER), reason="needs the Mosquitto broker at 127.0.0.1:1883")
-def test_a_monitoring_subscriber_on_mosquitto_receives_the_alert() -> None:
+def test_a_monitoring_subscriber_on_mosquitto_receives_the_alert(caplog: pytest.LogCaptureFixture) -> None:
     prefix = f"test-health-{uuid.uuid4().hex[:10]}"
     received: list[dict[str, Any]] = []
     subscribed, arrived = threading.Event(), threading.Event()
@@ -153,11 +153,14 @@ def test_a_monitoring_subscriber_on_mosquitto_receives_the_alert() -> None:
         monitor = HealthMonitor(fleet.load, publisher, clock, topic_prefix=prefix)
         (event,) = monitor.check()
         assert arrived.wait(10), "no health alert reached the subscriber"
+        assert publisher.connected
     finally:
         publisher.close()
         subscriber.disconnect()
         subscriber.loop_stop()
     assert received == [event.to_json()]
+    assert not publisher.away.is_set(), "closing the publisher is not a broker outage"
+    assert not [r for r in caplog.records if "is away" in r.getMessage()]
     assert received[0]["condition"] == "camera_offline" and received[0]["state"] == "began"
 
 
