@@ -259,8 +259,12 @@ async def bench(args: argparse.Namespace, url: str, work: Path) -> None:
         print(f"release 1 ({size / 1e6:.2f} MB, {', '.join(r for r, _ in first.values())}):")
         print(f"  until every screen runs it: {spread(delays, len(screens))}")
         print(f"  bytes moved: {moved1 / 1e6:.1f} MB = {moved1 / max(1, size):.1f} x the release")
+        if delays:
+            print(
+                f"  served at {moved1 / 1e6 / max(max(delays), 1e-3):.0f} MB/s until the last screen had it"
+            )
         print(
-            f"  central CPU: {cpu1 - cpu0:.1f} s; PostgreSQL connections: at most {peak1} (idle fleet: {idle_connections})"
+            f"  central CPU: {cpu1 - cpu0:.1f} s; PostgreSQL connections: at most {peak1} (before the publish: {idle_connections})"
         )
 
         rules[1].write_text(
