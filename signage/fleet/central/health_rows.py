@@ -66,8 +66,7 @@ def _statuses(conn: Connection) -> dict[str, tuple[ScreenStatus, datetime]]:
             plays_last_hour=row.plays_last_hour,
             power="off" if row.power == "off" else "on",
             screen_id=row.screen_id,
-            # Read where the table keeps it (a later uplink migration); absent: not reported.
-            camera_covered=bool(row._mapping.get("camera_covered", False)),
+            camera_covered=row.camera_covered,
         )
         out[row.screen_id] = (status, row.received_utc)
     return out
