@@ -79,7 +79,12 @@ def test_facts_of_every_screen_from_the_central_tables(central: Engine, tmp_path
     insert_release(central, "north", [CATALOG], "second", T0)
     insert_release(central, "promo", [CATALOG], "promo", T0)  # the last publish wins for s2
     with central.begin() as conn:
-        store_status(conn, status(T0 - timedelta(minutes=1), release_id="north#1", plays=2), "s1", T0)
+        store_status(
+            conn,
+            status(T0 - timedelta(minutes=1), release_id="north#1", plays=2, camera_covered=True),
+            "s1",
+            T0,
+        )
         store_status(conn, status(T0, release_id="promo#1", playing=None, camera_online=False), "s2", T0)
         conn.execute(
             POWER_EVENT.insert().values(
@@ -113,6 +118,7 @@ def test_facts_of_every_screen_from_the_central_tables(central: Engine, tmp_path
 
     health = {h.screen_id: h for h in fleet_health(facts.values(), T0, LIMITS)}
     assert health["s1"].online and health["s1"].old_release and health["s1"].expected_release_id == "north#2"
+    assert health["s1"].camera == "covered" and health["s1"].conditions == {"camera_covered"}
     assert health["s2"].release_current and health["s2"].camera == "offline"
     # s2 was switched on 40 minutes ago and played last 90 minutes ago: standby only for 40 min.
     assert health["s2"].standby_for == timedelta(minutes=40)
