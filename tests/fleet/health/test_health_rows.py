@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,7 +15,12 @@ from sqlalchemy.engine import Engine
 
 from signage.clock import FakeClock
 from signage.fleet.central.health import fleet_health
-from signage.fleet.central.health_monitor import HealthMonitor, RecordingHealthPublisher, database_loader
+from signage.fleet.central.health_monitor import (
+    HealthMonitor,
+    RecordingHealthPublisher,
+    database_loader,
+    serve_monitor,
+)
 from signage.fleet.central.health_rows import expected_release, fleet_facts, has_registry, newest_release_ids
 from signage.fleet.central.migrate import upgrade as central_upgrade
 from signage.fleet.central.registry import add_group, add_screen, add_store
@@ -22,6 +29,7 @@ from signage.fleet.central.status_table import store_status
 from signage.fleet.central.uplink_api import screenshot_path, write_atomically
 from signage.fleet.power_table import POWER_EVENT
 from signage.fleet.protocol import PNG_MAGIC, ReleaseFile
+from signage.settings import FleetHealthSettings, FleetSettings, Settings
 from signage.store.engine import make_engine
 from signage.store.migrate import upgrade as store_upgrade
 from signage.store.models import PLAY
@@ -138,3 +146,28 @@ def test_the_monitor_on_the_database(central: Engine) -> None:
     clock.advance(6 * 60)
     assert [(e.screen_id, e.condition, e.state) for e in monitor.check()] == [("s1", "silent", "began")]
     assert len(publisher.sent) == 3
+
+
+def test_serve_monitor_reads_the_settings_and_logs_without_a_broker(
+    central: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    central_upgrade(central)
+    register(central)
+    settings = Settings(
+        fleet=FleetSettings(health=FleetHealthSettings(silent_after_min=1, check_interval_s=3600))
+    )
+    caplog.set_level(logging.INFO, logger="signage.fleet.central.health_monitor")
+    monitor = serve_monitor(central, settings, None, "acme", tmp_path)
+    try:
+        deadline = threading.Event()
+        for _ in range(200):  # the first look runs at once on the monitor's thread
+            if len(monitor.conditions) == 3:
+                break
+            deadline.wait(0.05)
+    finally:
+        monitor.stop_and_join()
+    # Registered three days ago (T0 - 3 days), never heard from: silent, each once.
+    assert monitor.conditions == {s: {"silent"} for s in ("s1", "s2", "s3")}
+    messages = [r.getMessage() for r in caplog.records]
+    assert "fleet health: no MQTT broker (feed.mqtt_url): health alerts are only logged" in messages
+    assert sum("is silent: it never sent a heartbeat" in m for m in messages) == 3
