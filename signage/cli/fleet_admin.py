@@ -284,9 +284,10 @@ def register(app: typer.Typer) -> None:
             )
         typer.echo(f"{len(rows)} release(s)", err=True)
 
-    from signage.cli import fleet_content
+    from signage.cli import fleet_content, fleet_push
 
     fleet_content.register(fleet)
+    fleet_push.register(fleet)
 
 
 def blob_dir_of(settings: Settings, option: Path | None) -> Path:

@@ -10,6 +10,10 @@ When ``fleet.server_url`` is set, the player runs one ``Uplink`` thread that
   ``screenshot`` has the player save a picture of what is on screen (``ScreenshotTaker``, on the main
   thread) and uploads it as soon as it is saved.
 
+The subscription is a persistent session (``clean_session=False``), so commands sent while the
+screen was off arrive when it connects: a late ``collect`` is harmless, but a ``screenshot`` issued
+more than ``SCREENSHOT_STALE_S`` before it arrives is dropped (nobody is waiting for it any more).
+
 It keeps its own MQTT subscription (``signage.fleet.agent.mqtt.MqttWake`` with its own client id),
 beside the agent's, which acts on ``release`` and ``alert``; each ignores the other's commands.
 Nothing here blocks the loop: every request has a timeout and runs on the uplink's thread.
@@ -22,6 +26,7 @@ import logging
 import shutil
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from signage.clock import Clock
@@ -41,6 +46,9 @@ from signage.store.sql import one_line
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY_S = 30.0
+# A "screenshot" command older than this when it arrives (queued by the broker while the screen was
+# off or away) is dropped; a few minutes of clock skew between server and screen still pass.
+SCREENSHOT_STALE_S = 600.0
 
 
 def disk_free_bytes(path: Path) -> int | None:
@@ -86,8 +94,22 @@ class Uplink:
         if command.kind == "collect":
             self.collect_now()
         elif command.kind == "screenshot":
+            if self._stale(command):
+                return
             self.screenshot_now()
         # "release" and "alert" are the agent's
+
+    def _stale(self, command: Command) -> bool:
+        if command.issued_utc is None:
+            return False
+        age = self.clock.now_utc() - command.issued_utc
+        if age <= timedelta(seconds=SCREENSHOT_STALE_S):
+            return False
+        log.info(
+            "a screenshot asked for %.0f min ago (queued while the screen was away) is dropped",
+            age.total_seconds() / 60,
+        )
+        return True
 
     def collect_now(self) -> None:
         with self._lock:
