@@ -1,7 +1,7 @@
 """The one background writer for everything the player stores: plays, heartbeats, impressions, occupancy.
 
 Playback never waits for the database. ``play_started``/``play_ended``/``write_heartbeat``/
-``record`` turn their argument into a ``Record`` (the rows it needs), append it to the journal on
+``record`` turn their argument into a ``Record`` (the rows it needs, ``records.py``), append it to the journal on
 disk (one ``write(2)``, see ``journal.py``) and put it in an in-memory buffer keyed by kind and
 id, so a play's start and end arriving before the next commit become one row write. The writer
 thread commits up to ``batch_max`` records per transaction as upserts, which makes a retried or
@@ -12,7 +12,8 @@ Failures:
   buffer (and the journal) and the batch is retried with back-off capped at a few seconds;
   recovery is reported once;
 - one record the database refuses (a constraint): the batch is retried row by row, the bad record
-  is reported with its id and dropped (it would fail forever), the others are written;
+  is reported with its id and dropped (it would fail forever), the others are written
+  (``commit.py``);
 - the buffer is full (``max_pending`` records, days of plays): the oldest records leave memory
   but stay in the journal, which is replayed as soon as the database keeps up again;
 - the writer is closed while the database is away: what is unwritten is already in the journal,
@@ -29,7 +30,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,18 +43,24 @@ from signage.fleet.power import PowerEvent
 from signage.impressions.metrics import Impression
 from signage.impressions.occupancy import OccupancyCell
 from signage.store.base import Heartbeat
+from signage.store.commit import commit_or_reject, replay_batches
 from signage.store.engine import describe_url
-from signage.store.journal import Journal, Record, read_segment
+from signage.store.journal import Journal, Record
 from signage.store.migrate import upgrade
-from signage.store.models import PLAY, heartbeat_values, play_values, record_of, row_to_play
+from signage.store.models import PLAY, record_of, row_to_play
 from signage.store.progress import Progress
+from signage.store.records import (
+    HEARTBEAT,
+    heartbeat_record,
+    impression_record,
+    occupancy_record,
+    play_record,
+    power_event_record,
+)
 from signage.store.repair import repair_open_plays
-from signage.store.sql import is_row_error, one_line, retry_delay_s, stored_tables, upsert
+from signage.store.sql import one_line, retry_delay_s
 
 log = logging.getLogger(__name__)
-
-_PLAY, _BEAT, _IMPRESSION, _OCCUPANCY = "play", "heartbeat", "impression", "occupancy"
-_POWER = "power_event"
 
 
 @dataclass(frozen=True)
@@ -120,53 +127,29 @@ class StoreWriter:
         return self
 
     def play_started(self, play: Play) -> None:
-        self._put_play(play)
+        self._put_built(functools.partial(play_record, play), "proof of play", play)
 
     def play_ended(self, play: Play) -> None:
-        self._put_play(play)
+        self._put_built(functools.partial(play_record, play), "proof of play", play)
 
     def write_heartbeat(self, heartbeat: Heartbeat) -> None:
-        self._put(Record(_BEAT, heartbeat.screen_id, {"heartbeat": (heartbeat_values(heartbeat),)}), None)
+        self._put(heartbeat_record(heartbeat), None)
 
     def record(self, impression: Impression, screen_id: str, recorded_at: datetime) -> None:
         """Queue one finished impression (same play_id as its play); bad data is reported, never raised."""
-        from signage.impressions.tables import impression_rows  # see stored_tables: an import cycle
-
-        try:
-            row, tracks = impression_rows(impression, screen_id, recorded_at)
-        except ValueError as exc:
-            self._reject(f"impression of play {impression.play_id!r} not recorded: {exc}")
-            return
-        rows = {
-            "impression": (row.model_dump(exclude={"sync_seq"}),),
-            "impression_track": tuple(t.model_dump(exclude={"sync_seq"}) for t in tracks),
-        }
-        self._put(Record(_IMPRESSION, impression.play_id, rows), None)
+        build = functools.partial(impression_record, impression, screen_id, recorded_at)
+        self._put_built(build, f"impression of play {impression.play_id!r}")
 
     def write_occupancy(
         self, screen_id: str, run_id: uuid.UUID, hour: datetime, cells: tuple[OccupancyCell, ...]
     ) -> None:
         """Queue one hour's floor-cell totals of a player run; they overwrite the run's earlier ones."""
-        from signage.impressions.occupancy_table import occupancy_values  # see stored_tables
-
-        try:
-            rows = occupancy_values(screen_id, run_id, hour, cells)
-        except ValueError as exc:
-            self._reject(f"occupancy of {hour.isoformat()} not recorded: {exc}")
-            return
-        key = f"{screen_id}/{run_id}/{hour.isoformat()}"
-        self._put(Record(_OCCUPANCY, key, {"occupancy": rows}), None)
+        build = functools.partial(occupancy_record, screen_id, run_id, hour, cells)
+        self._put_built(build, f"occupancy of {hour.isoformat()}")
 
     def write_power_event(self, event: PowerEvent) -> None:
         """Queue one change of the screen's power (``signage.fleet.power``); bad data is reported."""
-        from signage.fleet.power_table import power_event_values  # see stored_tables
-
-        try:
-            values = power_event_values(event)
-        except ValueError as exc:
-            self._reject(f"power event not recorded: {exc}")
-            return
-        self._put(Record(_POWER, event.event_id, {"power_event": (values,)}), None)
+        self._put_built(functools.partial(power_event_record, event), "power event")
 
     def recent_plays(self, since: datetime) -> Sequence[PlayRecord]:
         plays: dict[str, Play] = {}
@@ -257,13 +240,14 @@ class StoreWriter:
             self._rejected += 1
         log.error("%s", message)
 
-    def _put_play(self, play: Play) -> None:
+    def _put_built(self, build: Callable[[], Record], what: str, play: Play | None = None) -> None:
+        """Queue the record ``build`` makes; one it refuses (a ValueError) is reported as ``what`` not recorded."""
         try:
-            values = play_values(play)
+            record = build()
         except ValueError as exc:
-            self._reject(f"proof of play not recorded: {exc}")
+            self._reject(f"{what} not recorded: {exc}")
             return
-        self._put(Record(_PLAY, play.play_id, {"play": (values,)}), play)
+        self._put(record, play)
 
     def _put(self, record: Record, play: Play | None) -> None:
         lost = 0
@@ -286,7 +270,7 @@ class StoreWriter:
                         self._evicted = True
                         continue
                     self._unjournaled -= 1
-                    if oldest.record.kind != _BEAT:  # an old heartbeat is worthless: a newer one follows
+                    if oldest.record.kind != HEARTBEAT:  # an old heartbeat is worthless: a newer one follows
                         self._lost += 1
                         lost += 1
                 self._cond.notify_all()
@@ -377,12 +361,8 @@ class StoreWriter:
     def _replay(self, segment: Path) -> None:
         """Write every record of ``segment`` in order (latest version per key within a batch), then remove it."""
         count = 0
-        for chunk in _chunks(read_segment(segment), self._batch_max):
-            latest: OrderedDict[tuple[str, str], Record] = OrderedDict()
-            for record in chunk:
-                latest.pop((record.kind, record.key), None)
-                latest[(record.kind, record.key)] = record
-            count += self._commit_or_reject(list(latest.values()))
+        for batch in replay_batches(segment, self._batch_max):
+            count += commit_or_reject(self.engine, batch, self._reject)
         assert self._journal is not None
         self._journal.done(segment)
         with self._cond:
@@ -391,7 +371,7 @@ class StoreWriter:
             log.warning("wrote %d record(s) from the journal %s", count, segment)
 
     def _write(self, batch: list[tuple[tuple[str, str], _Entry]]) -> None:
-        written = self._commit_or_reject([e.record for _, e in batch])
+        written = commit_or_reject(self.engine, [e.record for _, e in batch], self._reject)
         with self._cond:
             for key, entry in batch:
                 current = self._pending.get(key)
@@ -402,41 +382,3 @@ class StoreWriter:
             if not self._pending and not self._evicted and self._journal is not None:
                 self._journal.reset()  # everything it holds is committed
             self._cond.notify_all()
-
-    def _commit_or_reject(self, records: list[Record]) -> int:
-        """Commit ``records``; if the database refuses one, commit the rest one by one. Returns how many went in."""
-        try:
-            self._commit(records)
-            return len(records)
-        except Exception as exc:
-            if not is_row_error(exc):
-                raise
-        written = 0
-        for record in records:  # find the culprit(s); the rest still get written
-            try:
-                self._commit([record])
-                written += 1
-            except Exception as row_exc:
-                if not is_row_error(row_exc):
-                    raise
-                self._reject(
-                    f"the database refused {record.kind} {record.key} ({one_line(row_exc)}); it is not recorded"
-                )
-        return written
-
-    def _commit(self, records: Sequence[Record]) -> None:
-        with self.engine.begin() as conn:
-            for table in stored_tables():
-                rows = [dict(row) for r in records for row in r.rows.get(table.name, ())]
-                upsert(conn, table, rows)
-
-
-def _chunks(records: Iterable[Record], size: int) -> Iterable[list[Record]]:
-    chunk: list[Record] = []
-    for record in records:
-        chunk.append(record)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
