@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from datetime import datetime
@@ -10,16 +11,21 @@ from signage.domain import Play, PlayRecord
 from signage.store.base import Heartbeat
 from signage.store.models import play_values, record_of
 
+log = logging.getLogger(__name__)
+
 
 class FakePlaySink:
     """Keeps every play by id (latest version) and every heartbeat, in order, in memory.
 
-    It checks plays the way the real store does (a bad play id is refused), so a loop test on the
-    fake catches what production would reject.
+    It stands in for ``StoreWriter``: a play the real store refuses (a bad play id) is reported,
+    counted in ``rejected`` and dropped, never raised, and with a ``screen_id`` the history
+    (``recent_plays``) holds only that screen's plays.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, screen_id: str | None = None) -> None:
         self._lock = threading.Lock()
+        self._screen_id = screen_id
+        self.rejected = 0  # plays refused like the real store refuses them
         self.plays: dict[str, Play] = {}
         self.events: list[tuple[str, Play]] = []  # ("started" | "ended", play), in call order
         self.heartbeats: list[Heartbeat] = []
@@ -33,7 +39,13 @@ class FakePlaySink:
         self._record("ended", play)
 
     def _record(self, event: str, play: Play) -> None:
-        play_values(play)  # raises ValueError like the real store's check
+        try:
+            play_values(play)  # the real store's check
+        except ValueError as exc:
+            with self._lock:
+                self.rejected += 1
+            log.error("proof of play not recorded: %s", exc)
+            return
         with self._lock:
             if self.closed:
                 raise RuntimeError("play recorded after the store was closed")
@@ -47,7 +59,11 @@ class FakePlaySink:
     def recent_plays(self, since: datetime) -> Sequence[PlayRecord]:
         with self._lock:
             return sorted(
-                (record_of(p) for p in self.plays.values() if p.started_at >= since),
+                (
+                    record_of(p)
+                    for p in self.plays.values()
+                    if p.started_at >= since and self._screen_id in (None, p.screen_id)
+                ),
                 key=lambda r: r.started_at,
             )
 

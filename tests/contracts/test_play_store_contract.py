@@ -34,7 +34,7 @@ class Store:
 
 
 def _fake() -> Iterator[Store]:
-    sink = FakePlaySink()
+    sink = FakePlaySink(screen_id="screen-1")
     yield Store(sink, lambda: dict(sink.plays))
     sink.close()
 
@@ -126,3 +126,23 @@ def test_flush_says_everything_queued_is_committed(store: Store) -> None:
         store.sink.play_ended(play)  # an end without a start (a start lost to a crash) is still a play
     assert store.sink.flush(10)
     assert store.stored() == {p.play_id: p for p in plays}
+
+
+def test_a_play_the_store_refuses_is_reported_and_dropped_never_raised(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = sample_play(0)
+    store.sink.play_started(opened(sample_play(1, play_id="not-a-uuid")))  # the loop must go on
+    store.sink.play_ended(good)
+    assert "proof of play not recorded: " in caplog.text and "'not-a-uuid'" in caplog.text
+    assert store.stored() == {good.play_id: good}
+    assert [r.ad_id for r in store.sink.recent_plays(T0)] == [good.ad_id]
+
+
+def test_history_holds_only_the_store_screens_plays(store: Store) -> None:
+    ours, theirs = sample_play(0), sample_play(1, screen_id="screen-2")  # a shared database
+    store.sink.play_ended(ours)
+    store.sink.play_ended(theirs)
+    assert store.sink.flush(10)
+    assert store.stored() == {ours.play_id: ours, theirs.play_id: theirs}
+    assert [(r.ad_id, r.started_at) for r in store.sink.recent_plays(T0)] == [(ours.ad_id, ours.started_at)]
