@@ -273,7 +273,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A group's releases, oldest first: number, time, files, size and origin."""
         with central_engine(central, settings_or_exit(config)) as engine, engine.connect() as conn:
-            if not group_exists(conn, group):
+            if not group_exists(conn, group, include_removed=True):  # a removed group's, for audit
                 fail(f"no group {group!r}; `signage fleet groups list` shows them")
             rows = list_releases(conn, group)
         for row in rows:
@@ -284,10 +284,11 @@ def register(app: typer.Typer) -> None:
             )
         typer.echo(f"{len(rows)} release(s)", err=True)
 
-    from signage.cli import fleet_content, fleet_push
+    from signage.cli import fleet_content, fleet_push, fleet_registry
 
     fleet_content.register(fleet)
     fleet_push.register(fleet)
+    fleet_registry.register(fleet)
 
 
 def blob_dir_of(settings: Settings, option: Path | None) -> Path:

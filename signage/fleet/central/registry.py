@@ -69,6 +69,7 @@ class StoreRow:
     name: str
     timezone: str
     hours: StoreHours | None
+    removed_utc: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -107,15 +108,20 @@ class GroupRow:
 
 def _store(row: sa.Row[Any]) -> StoreRow:
     hours = StoreHours.from_json(row.hours) if row.hours is not None else None
-    return StoreRow(row.store_id, row.name, row.timezone, hours)
+    return StoreRow(row.store_id, row.name, row.timezone, hours, row.removed_utc)
 
 
 def add_store(conn: Connection, store_id: str, name: str, timezone: str, now: datetime) -> StoreRow:
     checked_name(store_id, "store id")
     checked_timezone(timezone)
-    if get_store(conn, store_id) is not None:
+    existing = get_store(conn, store_id)
+    if existing is not None and existing.removed_utc is None:
         raise RegistryError(f"store {store_id!r} already exists")
     name = name or store_id
+    if existing is not None:  # a removed store comes back, without its old hours
+        values = {"name": name, "timezone": timezone, "hours": None, "removed_utc": None}
+        conn.execute(t.store.update().where(t.store.c.store_id == store_id).values(**values))
+        return StoreRow(store_id, name, timezone, None)
     conn.execute(
         t.store.insert().values(store_id=store_id, name=name, timezone=timezone, hours=None, created_utc=now)
     )
@@ -127,14 +133,17 @@ def get_store(conn: Connection, store_id: str) -> StoreRow | None:
     return _store(row) if row is not None else None
 
 
-def list_stores(conn: Connection) -> list[StoreRow]:
-    return [_store(r) for r in conn.execute(sa.select(t.store).order_by(t.store.c.store_id))]
+def list_stores(conn: Connection, *, include_removed: bool = False) -> list[StoreRow]:
+    query = sa.select(t.store).order_by(t.store.c.store_id)
+    if not include_removed:
+        query = query.where(t.store.c.removed_utc.is_(None))
+    return [_store(r) for r in conn.execute(query)]
 
 
 def set_hours(conn: Connection, store_id: str, hours: StoreHours | None) -> None:
     """Replace a store's hours (``None``: always open); they carry the store's time zone."""
     store = get_store(conn, store_id)
-    if store is None:
+    if store is None or store.removed_utc is not None:
         raise RegistryError(f"no store {store_id!r}; add it with `signage fleet stores add`")
     if hours is not None and hours.timezone != store.timezone:
         raise RegistryError(f"hours in {hours.timezone} for store {store_id!r} in {store.timezone}")
@@ -193,7 +202,8 @@ def add_screen(
     checked_name(screen_id, "screen id")
     if timezone is not None:
         checked_timezone(timezone)
-    if get_store(conn, store_id) is None:
+    store = get_store(conn, store_id)
+    if store is None or store.removed_utc is not None:
         raise RegistryError(f"no store {store_id!r}; add it with `signage fleet stores add` first")
     existing = get_screen(conn, screen_id)
     if existing is not None and existing.active:
@@ -256,7 +266,13 @@ def add_group(
         raise RegistryError(
             f"group {name!r} would hold no screen; give --tag KEY=VALUE, --screen ID or --all"
         )
-    if conn.execute(sa.select(t.group.c.name).where(t.group.c.name == name)).first() is not None:
+    old = conn.execute(sa.select(t.group.c.removed_utc).where(t.group.c.name == name)).first()
+    if old is not None and old.removed_utc is not None:
+        raise RegistryError(
+            f"group {name!r} was removed on {old.removed_utc:%Y-%m-%d} and its releases are kept "
+            "under that name for audit; choose another name"
+        )
+    if old is not None:
         raise RegistryError(f"group {name!r} already exists")
     for screen_id in listed:
         _active_screen_or_error(conn, screen_id)
@@ -269,8 +285,11 @@ def add_group(
         conn.execute(t.group_member.insert(), [{"group_name": name, "screen_id": s} for s in listed])
 
 
-def group_exists(conn: Connection, name: str) -> bool:
-    return conn.execute(sa.select(t.group.c.name).where(t.group.c.name == name)).first() is not None
+def group_exists(conn: Connection, name: str, *, include_removed: bool = False) -> bool:
+    query = sa.select(t.group.c.name).where(t.group.c.name == name)
+    if not include_removed:
+        query = query.where(t.group.c.removed_utc.is_(None))
+    return conn.execute(query).first() is not None
 
 
 def list_groups(conn: Connection) -> list[GroupRow]:
@@ -280,7 +299,9 @@ def list_groups(conn: Connection) -> list[GroupRow]:
         listed.setdefault(row.group_name, []).append(row.screen_id)
     screens = list_screens(conn)
     groups = []
-    for row in conn.execute(sa.select(t.group).order_by(t.group.c.name)):
+    for row in conn.execute(
+        sa.select(t.group).where(t.group.c.removed_utc.is_(None)).order_by(t.group.c.name)
+    ):
         selector = dict(row.selector) if row.selector is not None else None
         group = GroupRow(row.name, selector, tuple(listed.get(row.name, ())))
         members = tuple(s.screen_id for s in screens if group.holds(s))
@@ -299,7 +320,8 @@ def groups_of(conn: Connection, screen: ScreenRow) -> tuple[str, ...]:
         )
     }
     names = []
-    for row in conn.execute(sa.select(t.group.c.name, t.group.c.selector).order_by(t.group.c.name)):
+    query = sa.select(t.group.c.name, t.group.c.selector).where(t.group.c.removed_utc.is_(None))
+    for row in conn.execute(query.order_by(t.group.c.name)):
         group = GroupRow(row.name, row.selector, (screen.screen_id,) if row.name in listed else ())
         if group.holds(screen):
             names.append(row.name)

@@ -64,7 +64,11 @@ def record_blobs(conn: Connection, entries: Iterable[ReleaseFile], now: datetime
 
 
 def _lock_group(conn: Connection, group: str) -> None:
-    query = sa.select(t.group.c.name).where(t.group.c.name == group).with_for_update()
+    query = (
+        sa.select(t.group.c.name)
+        .where(t.group.c.name == group, t.group.c.removed_utc.is_(None))
+        .with_for_update()
+    )
     if conn.execute(query).first() is None:
         raise RegistryError(f"no group {group!r}; add it with `signage fleet groups add`")
 

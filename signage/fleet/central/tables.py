@@ -24,6 +24,8 @@ store = sa.Table(
     # protocol.StoreHours.to_json(); NULL: always open.
     sa.Column("hours", sa.JSON(), nullable=True),
     sa.Column("created_utc", UTCDateTime(), nullable=False),
+    # Set by `signage fleet stores remove` (no active screen left); adding the id again clears it.
+    sa.Column("removed_utc", UTCDateTime(), nullable=True),
 )
 
 screen = sa.Table(
@@ -46,6 +48,8 @@ group = sa.Table(
     # NULL: only the listed members.
     sa.Column("selector", sa.JSON(), nullable=True),
     sa.Column("created_utc", UTCDateTime(), nullable=False),
+    # Set by `signage fleet groups remove --force`: no screen, no publish; its releases kept for audit.
+    sa.Column("removed_utc", UTCDateTime(), nullable=True),
 )
 
 group_member = sa.Table(
