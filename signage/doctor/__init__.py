@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from signage.doctor.result import Check, Level
+from signage.feed.broker import Broker
 from signage.settings import PROJECT_ROOT, Settings, data_dir_problem
 from signage.yamlconf import ConfigError, Finding, LocatedDocument, parse_yaml, read_text, validate_document
 
@@ -202,23 +202,6 @@ def check_clock(ctx: Context, ntp: Callable[[], str | None] = timedatectl_ntp) -
         return Check("clock", Level.WARN, f"{detail}, but this computer is in {system}: rule hours are read in {zone}",
                      f"set {ctx.where('timezone')} to {system}")  # fmt: skip
     return Check("clock", Level.OK, detail)
-
-
-@dataclass(frozen=True)
-class Broker:
-    host: str
-    port: int = 1883
-    tls: bool = False
-    username: str | None = None
-    password: str | None = None
-
-    @classmethod
-    def from_url(cls, url: str) -> Broker:
-        """``mqtt://[user:password@]host[:port]`` or ``mqtts://...`` (the feed's ``mqtt_url``)."""
-        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
-        tls = parts.scheme == "mqtts"
-        port = parts.port or (8883 if tls else 1883)
-        return cls(parts.hostname or "", port, tls, parts.username, parts.password)
 
 
 def configured_broker(settings: Settings | None) -> Broker | None:

@@ -13,41 +13,15 @@ import logging
 import secrets
 import socket
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
+from signage.feed.broker import Broker
 from signage.feed.messages import STATUS, FeedMessage, status_message
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
-
-
-@dataclass(frozen=True)
-class Broker:
-    host: str
-    port: int
-    tls: bool = False
-    username: str | None = None
-    password: str | None = None
-
-    @classmethod
-    def from_url(cls, url: str) -> Broker:
-        """``mqtt://[user:password@]host[:port]`` (checked by the settings; ``mqtts`` for TLS)."""
-        parts = urlsplit(url)
-        return cls(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or DEFAULT_PORTS.get(parts.scheme, 1883),
-            tls=parts.scheme == "mqtts",
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-        )
-
-    def describe(self) -> str:
-        """Where it is, without the password (for logs)."""
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+__all__ = ["Broker", "MqttSink", "broker_answers"]  # Broker: re-exported for its importers
 
 
 def broker_answers(host: str, port: int, timeout_s: float = 0.5) -> bool:
