@@ -50,7 +50,9 @@ class ItemResult:
 
 
 @dataclass
-class Report:
+class SubjectEvaluationReport:
+    """How the subject classifier did on a labelled folder (``signage ads evaluate``)."""
+
     items: int = 0
     errors: int = 0
     top1: float = 0.0
@@ -132,11 +134,11 @@ def calibration_error(confidences: Sequence[float], correct: Sequence[bool], bin
     return float(total)
 
 
-def summarise(results: Sequence[ItemResult]) -> Report:
+def summarise(results: Sequence[ItemResult]) -> SubjectEvaluationReport:
     """Metrics over the items; a file that could not be read counts as wrong and abstained."""
     n = len(results)
     if n == 0:
-        return Report()
+        return SubjectEvaluationReport()
     hit1 = [bool(r.ranked) and r.ranked[0] in r.truth for r in results]
     hit3 = [bool(set(r.ranked) & set(r.truth)) for r in results]
     answered = [r for r, _ in zip(results, hit1, strict=True) if not r.abstained]
@@ -163,7 +165,7 @@ def summarise(results: Sequence[ItemResult]) -> Report:
         values = [r.seconds for r in timed if kind is None or r.kind == kind]
         return float(np.mean(values)) if values else 0.0
 
-    return Report(
+    return SubjectEvaluationReport(
         items=n,
         errors=sum(bool(r.error) for r in results),
         top1=sum(hit1) / n,
@@ -191,13 +193,13 @@ def evaluate(
     *,
     labels: Path | None = None,
     progress: Callable[[str], None] | None = None,
-) -> Report:
+) -> SubjectEvaluationReport:
     """Run ``predict`` on every labelled file of ``folder`` and summarise."""
     items = load_items(labels if labels is not None else folder / "labels.csv")
     return summarise(run(folder, items, predict, progress))
 
 
-def write_plots(report: Report, folder: Path) -> list[Path]:
+def write_plots(report: SubjectEvaluationReport, folder: Path) -> list[Path]:
     """A confusion-matrix image and a reliability diagram (confidence against accuracy)."""
     import matplotlib
 
@@ -267,7 +269,7 @@ def _right(row: dict[str, object]) -> bool:
     )
 
 
-def format_report(report: Report) -> str:
+def format_report(report: SubjectEvaluationReport) -> str:
     lines = [
         f"{report.items} ads ({report.errors} unreadable): top-1 {report.top1:.1%}, top-3 {report.top3:.1%}",
         f"abstained on {report.abstention_rate:.1%}; right on {report.answered_top1:.1%} of the "
