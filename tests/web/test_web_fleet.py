@@ -14,17 +14,20 @@ from web_data import NOW, PASSWORD, client_for, log_in
 
 from signage.fleet.central.alerts import create_alert
 from signage.fleet.central.blobstore import BlobStore
+from signage.fleet.central.health import HealthLimits
 from signage.fleet.central.migrate import upgrade as central_upgrade
 from signage.fleet.central.registry import add_group, add_screen, add_store
 from signage.fleet.central.releases import insert_release
 from signage.fleet.central.status_table import store_status
 from signage.fleet.central.uplink_api import screenshot_path, write_atomically
 from signage.fleet.protocol import PNG_MAGIC, ReleaseFile, ScreenStatus
+from signage.settings import FleetHealthSettings, FleetSettings, Settings
 from signage.store.engine import make_engine
 from signage.store.migrate import upgrade as store_upgrade
 from signage.store.models import PLAY
 from signage.web.fleet_pages import FleetPageConfig
 from signage.web.headers import CONTENT_SECURITY_POLICY
+from signage.web.server import fleet_page_config
 from signage.web.users import Role, add_user
 
 pytestmark = pytest.mark.postgres
@@ -154,3 +157,17 @@ def test_an_advertiser_gets_404(dashboard_db: sa.Engine, tmp_path: Path) -> None
     assert client.get("/admin/fleet").status_code == 404
     assert client.get("/admin/fleet/screens/s1/screenshot.png").status_code == 404
     assert 'href="/admin/fleet"' not in client.get("/").text
+
+
+def test_the_page_config_follows_the_settings(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        fleet=FleetSettings(health=FleetHealthSettings(silent_after_min=2, standby_only_after_min=9)),
+    )
+    config = fleet_page_config(settings)
+    assert config.blob_root == tmp_path / "fleet-blobs"  # where `signage fleet serve` keeps screenshots
+    assert config.limits == HealthLimits(timedelta(minutes=2), timedelta(minutes=9))
+    absolute = fleet_page_config(
+        Settings(data_dir=tmp_path, fleet=FleetSettings(blob_dir=tmp_path / "elsewhere"))
+    )
+    assert absolute.blob_root == tmp_path / "elsewhere"
