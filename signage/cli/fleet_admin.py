@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from signage.cli.common import ConfigOption, settings_or_exit
 from signage.clock import SystemClock
+from signage.fleet.central.gc import collected_releases
 from signage.fleet.central.hours import HoursError, describe_hours, parse_hours
 from signage.fleet.central.migrate import upgrade
 from signage.fleet.central.registry import (
@@ -276,19 +277,22 @@ def register(app: typer.Typer) -> None:
             if not group_exists(conn, group, include_removed=True):  # a removed group's, for audit
                 fail(f"no group {group!r}; `signage fleet groups list` shows them")
             rows = list_releases(conn, group)
+            collected = collected_releases(conn, group)
         for row in rows:
             r = row.release
             size_mb = r.total_bytes / 1e6
+            gone = f"  [files collected {collected[r.number]:%Y-%m-%d}]" if r.number in collected else ""
             typer.echo(
-                f"{r.release_id:<24} {r.created_utc:%Y-%m-%d %H:%M:%S}Z {len(r.files):>4} file(s) {size_mb:9.1f} MB  {row.note}"
+                f"{r.release_id:<24} {r.created_utc:%Y-%m-%d %H:%M:%S}Z {len(r.files):>4} file(s) {size_mb:9.1f} MB  {row.note}{gone}"
             )
         typer.echo(f"{len(rows)} release(s)", err=True)
 
-    from signage.cli import fleet_content, fleet_push, fleet_registry
+    from signage.cli import fleet_content, fleet_gc, fleet_push, fleet_registry
 
     fleet_content.register(fleet)
     fleet_push.register(fleet)
     fleet_registry.register(fleet)
+    fleet_gc.register(fleet)
 
 
 def blob_dir_of(settings: Settings, option: Path | None) -> Path:

@@ -22,6 +22,7 @@ from signage.fleet.central.alerts import clear_alert, create_alert, list_alerts,
 from signage.fleet.central.blobstore import BlobStore
 from signage.fleet.central.bundle import BundleError, Validation, prepare_bundle
 from signage.fleet.central.commands import CommandPublisher, MqttCommandPublisher, MqttStatusRelay
+from signage.fleet.central.gc import blob_lock
 from signage.fleet.central.registry import group_exists, list_groups, list_screens
 from signage.fleet.central.releases import insert_release, republish, store_blobs
 from signage.fleet.protocol import Command, CommandKind, group_topic
@@ -120,7 +121,8 @@ def register(fleet_app: typer.Typer) -> None:
                     fail(f"no group {group!r}; add it with `signage fleet groups add`")
                 zones = [s.timezone for s in list_screens(conn) if s.screen_id in found.members]
             if from_release is not None:
-                release = refusals(lambda: republish(engine, blobs, group, from_release, clock.now_utc()))
+                with blob_lock(engine, exclusive=False):  # `signage fleet gc` waits
+                    release = refusals(lambda: republish(engine, blobs, group, from_release, clock.now_utc()))
                 copied = 0
             else:
                 assert catalog is not None
@@ -134,9 +136,10 @@ def register(fleet_app: typer.Typer) -> None:
                     fail(f"nothing was published: {len(exc.findings)} problem(s)")
                 for warning in bundle.warnings:
                     typer.echo(str(warning), err=True)
-                entries, copied = store_blobs(blobs, bundle.files)
                 note = f"{catalog} ({bundle.ads} ads) + {len(rules or [])} rule file(s)"
-                release = refusals(lambda: insert_release(engine, group, entries, note, clock.now_utc()))
+                with blob_lock(engine, exclusive=False):  # from the first file to the commit
+                    entries, copied = store_blobs(blobs, bundle.files)
+                    release = refusals(lambda: insert_release(engine, group, entries, note, clock.now_utc()))
         typer.echo(
             f"published {release.release_id}: {len(release.files)} file(s), "
             f"{release.total_bytes / 1e6:.1f} MB, {copied} new in the blob store"
@@ -164,7 +167,7 @@ def register(fleet_app: typer.Typer) -> None:
         now = clock.now_utc()
         ends = refusals(lambda: parse_until(until, now, settings.tz)) if until else None
         blobs = BlobStore(blob_dir_of(settings, blob_dir))
-        with central_engine(central, settings) as engine:
+        with central_engine(central, settings) as engine, blob_lock(engine, exclusive=False):
             alert = refusals(
                 lambda: create_alert(engine, blobs, group, message, now, media=media, until=ends)
             )

@@ -132,9 +132,19 @@ def republish(engine: Engine, blobs: BlobStore, group: str, number: int, now: da
     """Roll back: release ``number``'s files again, under a new number."""
     with engine.connect() as conn:
         old = get_release(conn, group, number)
+        collected = conn.execute(
+            sa.select(t.release_collected.c.collected_utc).where(
+                t.release_collected.c.group_name == group, t.release_collected.c.number == number
+            )
+        ).scalar_one_or_none()
     if old is None:
         raise RegistryError(
             f"group {group!r} has no release {number}; `signage fleet releases list` shows them"
+        )
+    if collected is not None:
+        raise RegistryError(
+            f"release {old.release.release_id} can no longer be published again: `signage fleet gc` "
+            f"deleted its files on {collected:%Y-%m-%d}; publish its catalog and rules with --catalog instead"
         )
     missing = [f.path for f in old.release.files if not blobs.has(f.sha256)]
     if missing:

@@ -86,7 +86,8 @@ release_file = sa.Table(
     sa.Column("group_name", sa.String(NAME), primary_key=True),
     sa.Column("number", sa.Integer(), primary_key=True),
     sa.Column("path", sa.String(300), primary_key=True),
-    sa.Column("sha256", sa.String(64), sa.ForeignKey("fleet_blob.sha256"), nullable=False, index=True),
+    # Not a foreign key: `signage fleet gc` may delete the blob of an old release (fleet_release_collected).
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
     sa.ForeignKeyConstraint(["group_name", "number"], ["fleet_release.group_name", "fleet_release.number"]),
 )
 
@@ -97,9 +98,20 @@ alert = sa.Table(
     sa.Column("group_name", sa.String(NAME), sa.ForeignKey("fleet_group.name"), nullable=False),
     sa.Column("message", sa.Text(), nullable=False),
     sa.Column("media_path", sa.String(300), nullable=True),
-    sa.Column("media_sha256", sa.String(64), sa.ForeignKey("fleet_blob.sha256"), nullable=True, index=True),
+    sa.Column("media_sha256", sa.String(64), nullable=True, index=True),  # a fleet_blob while active
     sa.Column("media_size", sa.BigInteger(), nullable=True),
     sa.Column("created_utc", UTCDateTime(), nullable=False),
     sa.Column("until_utc", UTCDateTime(), nullable=True),
     sa.Column("cleared_utc", UTCDateTime(), nullable=True),
+)
+
+# A release whose blobs `signage fleet gc` deleted (migration 0004): it stays, for audit, but can no
+# longer be published again.
+release_collected = sa.Table(
+    "fleet_release_collected",
+    metadata,
+    sa.Column("group_name", sa.String(NAME), primary_key=True),
+    sa.Column("number", sa.Integer(), primary_key=True),
+    sa.Column("collected_utc", UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(["group_name", "number"], ["fleet_release.group_name", "fleet_release.number"]),
 )
