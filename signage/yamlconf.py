@@ -300,17 +300,18 @@ def _no_nul(value: Path) -> Path:
 ConfigPath = Annotated[Path, AfterValidator(_no_nul)]
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, what: str = "file") -> str:
+    """The UTF-8 text of ``path``; a located ConfigError naming it as ``what`` ("rule file") if unreadable."""
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError([Finding(str(path), 1, 1, "", "file not found")]) from exc
+        raise ConfigError([Finding(str(path), 1, 1, "", f"{what} not found")]) from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError([Finding(str(path), 1, 1, "", "file is not UTF-8 text")]) from exc
+        raise ConfigError([Finding(str(path), 1, 1, "", f"{what} is not UTF-8 text")]) from exc
     except OSError as exc:
-        raise ConfigError([Finding(str(path), 1, 1, "", f"cannot read file: {exc.strerror}")]) from exc
+        raise ConfigError([Finding(str(path), 1, 1, "", f"cannot read {what}: {exc.strerror}")]) from exc
     except ValueError as exc:  # e.g. a NUL byte in the path
-        raise ConfigError([Finding(str(path), 1, 1, "", f"cannot read file: {exc}")]) from exc
+        raise ConfigError([Finding(str(path), 1, 1, "", f"cannot read {what}: {exc}")]) from exc
 
 
 def load_model(path: Path, model: type[ModelT], context: dict[str, Any] | None = None) -> ModelT:

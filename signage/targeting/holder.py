@@ -13,27 +13,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from signage.reloader import Reloader
-from signage.targeting.loader import build_ruleset, parse_rule_text
+from signage.targeting.loader import build_ruleset, read_rule_file
 from signage.targeting.ruleset import RuleSet
-from signage.yamlconf import ConfigError, Finding
 
 
 def read_rules(paths: Sequence[Path], tz: ZoneInfo, estimate_emotion: bool = True) -> RuleSet:
-    """Read, validate and compile ``paths`` as one rule table; every problem raises a located ConfigError."""
-    texts: list[tuple[str, str]] = []
-    findings: list[Finding] = []
-    for path in paths:
-        try:
-            texts.append((str(path), path.read_bytes().decode("utf-8")))
-        except FileNotFoundError:
-            findings.append(Finding(str(path), 1, 1, "", "rule file not found"))
-        except UnicodeDecodeError:
-            findings.append(Finding(str(path), 1, 1, "", "rule file is not UTF-8 text"))
-        except OSError as exc:
-            findings.append(Finding(str(path), 1, 1, "", f"cannot read rule file: {exc.strerror}"))
-    if findings:
-        raise ConfigError(findings)
-    return build_ruleset([parse_rule_text(text, file) for file, text in texts], tz, estimate_emotion)
+    """Read, validate and compile ``paths`` as one rule table; the first bad file raises its located ConfigError.
+
+    The player's and the fleet agent's reading (``load_rules`` collects every file's errors instead);
+    a file that cannot be read is named a "rule file" (``rule file not found``).
+    """
+    parts = [read_rule_file(path, "rule file") for path in paths]
+    return build_ruleset(parts, tz, estimate_emotion)
 
 
 def rules_reloader(

@@ -130,13 +130,19 @@ def build_ruleset(
     )
 
 
-def read_rule_file(path: Path) -> tuple[LocatedDocument, RuleFile]:
-    return parse_rule_text(read_text(path), str(path))
+def read_rule_file(path: Path, what: str = "file") -> tuple[LocatedDocument, RuleFile]:
+    """Read, parse and validate one rule file: the one place rule files are read.
+
+    Raises a located ConfigError; one that cannot be read is named as ``what`` ("file not found").
+    """
+    return parse_rule_text(read_text(path, what), str(path))
 
 
 def load_rules(paths: Iterable[Path], tz: ZoneInfo | None = None, estimate_emotion: bool = True) -> RuleSet:
     """Load, validate and compile rule files. All errors of all files raise one ConfigError.
 
+    For the ``signage rules`` commands, which show a marketer everything to fix at once; the player
+    reads its rules with ``signage.targeting.holder.read_rules``, which stops at the first bad file.
     ``estimate_emotion`` as in :func:`build_ruleset` (settings ``perception.estimate_emotion``).
     """
     parts: list[tuple[LocatedDocument, RuleFile]] = []

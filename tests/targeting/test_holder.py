@@ -11,8 +11,9 @@ from targeting_helpers import PARIS
 
 from signage.clock import FakeClock
 from signage.reloader import Reloader
-from signage.targeting.holder import rules_reloader
+from signage.targeting.holder import read_rules, rules_reloader
 from signage.targeting.ruleset import RuleSet
+from signage.yamlconf import ConfigError
 
 GOOD = "rules:\n  - {id: one, play: {ads: [a]}}\n"
 BETTER = "rules:\n  - {id: one, play: {ads: [a]}}\n  - {id: two, play: {ads: [b]}}\n"
@@ -103,3 +104,16 @@ def test_unchanged_content_keeps_the_same_compiled_rules(tmp_path: Path) -> None
     write(path, GOOD, 2_000_000_000)  # touched, same bytes
     assert not holder.check()
     assert holder.current() is first
+
+
+def test_the_player_reads_up_to_the_first_bad_rule_file_and_names_it(tmp_path: Path) -> None:
+    good, bad, absent = tmp_path / "a.yaml", tmp_path / "b.yaml", tmp_path / "c.yaml"
+    good.write_text(GOOD, encoding="utf-8")
+    bad.write_bytes(b"rules: [\xff\xfe]\n")
+    with pytest.raises(ConfigError) as caught:
+        read_rules([good, bad, absent], PARIS)
+    assert [(f.file, f.message) for f in caught.value.findings] == [(str(bad), "rule file is not UTF-8 text")]
+    with pytest.raises(ConfigError) as caught:
+        read_rules([absent, good], PARIS)
+    assert [f.message for f in caught.value.findings] == ["rule file not found"]
+    assert [r.rule_id for r in read_rules([good], PARIS).rules] == ["one"]
