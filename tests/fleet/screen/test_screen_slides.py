@@ -11,28 +11,21 @@ import numpy as np
 import pygame
 import pytest
 
+from signage.clock import FakeClock
 from signage.domain import Ad, MediaKind, PlayOutcome
 from signage.playback.pygame_player import PygamePlayer
 from signage.playback.slides import ALERT_BACKGROUND
 from signage.settings import DisplaySettings
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def player(clock: Clock) -> Iterator[PygamePlayer]:
-    p = PygamePlayer(DisplaySettings(privacy_notice=True), headless=True, clock=clock)
+def player(clock: FakeClock) -> Iterator[PygamePlayer]:
+    p = PygamePlayer(DisplaySettings(privacy_notice=True), headless=True, clock=clock.monotonic)
     yield p
     p.close()
 
@@ -43,7 +36,7 @@ def shot(player: PygamePlayer, path: Path) -> np.ndarray:
 
 
 def test_an_alert_is_white_text_on_red_with_its_picture_above(
-    player: PygamePlayer, clock: Clock, tmp_path: Path
+    player: PygamePlayer, clock: FakeClock, tmp_path: Path
 ) -> None:
     green = np.zeros((300, 400, 3), np.uint8)
     green[:] = (0, 200, 0)
@@ -57,9 +50,9 @@ def test_an_alert_is_white_text_on_red_with_its_picture_above(
     top, bottom = pixels[: height // 2], pixels[height // 2 :]
     assert (np.abs(top - (0, 200, 0)).sum(axis=2) < 30).mean() > 0.2, "the picture fills the top half"
     assert (bottom.min(axis=2) > 230).sum() > 2000, "large white text below it"
-    clock.now += 29.9
+    clock.advance(29.9)
     assert player.pump() is None
-    clock.now += 0.2
+    clock.advance(0.2)
     result = player.pump()
     assert result is not None and (result.ad_id, result.outcome) == ("alert:fire", PlayOutcome.COMPLETED)
 
@@ -79,7 +72,7 @@ def test_an_unreadable_picture_leaves_the_text_alone(
 
 
 def test_black_is_all_black_without_the_notice_and_lets_the_display_sleep(
-    player: PygamePlayer, clock: Clock, tmp_path: Path
+    player: PygamePlayer, clock: FakeClock, tmp_path: Path
 ) -> None:
     assert not pygame.display.get_allow_screensaver()
     player.show_black("closed", 3600.0)
