@@ -7,12 +7,14 @@ import logging
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
 
 import typer
 
 if TYPE_CHECKING:
+    from classifier.attributes import AttributeModel
     from classifier.attributes.network import AttributeNet
     from classifier.attributes.training import TrainConfig, TrainResult
 
@@ -205,7 +207,6 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Evaluate the model on held-out UTKFace and/or FER2013 folders."""
-        from classifier.attributes import AttributeModel, ModelError
         from classifier.attributes.evaluation import evaluate
 
         if utkface is None and fer2013 is None:
@@ -214,23 +215,8 @@ def register(app: typer.Typer) -> None:
         if degrade:
             _evaluate_degraded(utkface, fer2013, models_dir, as_json, record, conditions)
             return
-        try:
-            model = AttributeModel.load(models_dir)
-            report = evaluate(model, utkface, fer2013, plots)
-        except (ModelError, FileNotFoundError, ValueError) as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(2) from exc
-        if as_json:
-            typer.echo(report.to_json())
-        else:
-            _print_table(report)
-        if record:
-            import json
-
-            from classifier.attributes.export import record_test_metrics
-
-            figures = json.loads(report.to_json())
-            record_test_metrics(models_dir, figures, "signage " + shlex.join(sys.argv[1:]))
+        measure = functools.partial(evaluate, utkface=utkface, fer2013=fer2013, plots=plots)
+        _held_out_report(models_dir, measure, _print_table, as_json, record)
 
 
 def _evaluate_degraded(
@@ -241,31 +227,48 @@ def _evaluate_degraded(
     record: bool,
     conditions: str | None,
 ) -> None:
-    from classifier.attributes import AttributeModel, ModelError
     from classifier.attributes.degrade import evaluate_degraded
 
     names = [c.strip() for c in conditions.split(",") if c.strip()] if conditions else None
+    measure = functools.partial(evaluate_degraded, utkface=utkface, fer2013=fer2013, conditions=names)
+    _held_out_report(models_dir, measure, _print_degraded, as_json, record, key="held_out_degraded")
+
+
+class _Figures(Protocol):
+    def to_json(self) -> str: ...
+
+
+FiguresT = TypeVar("FiguresT", bound=_Figures)
+
+
+def _held_out_report(
+    models_dir: Path,
+    measure: Callable[[AttributeModel], FiguresT],
+    print_table: Callable[[FiguresT], None],
+    as_json: bool,
+    record: bool,
+    key: str = "held_out_test",
+) -> None:
+    """Measure the model of ``models_dir``, print the figures (a table or JSON), and with ``record``
+    store them in its manifest under ``key``; a model or data set that cannot be read exits 2."""
+    from classifier.attributes import AttributeModel, ModelError
+
     try:
-        model = AttributeModel.load(models_dir)
-        report = evaluate_degraded(model, utkface, fer2013, names)
+        report = measure(AttributeModel.load(models_dir))
     except (ModelError, FileNotFoundError, ValueError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     if as_json:
         typer.echo(report.to_json())
     else:
-        _print_degraded(report)
+        print_table(report)
     if record:
         import json
 
         from classifier.attributes.export import record_test_metrics
 
-        record_test_metrics(
-            models_dir,
-            json.loads(report.to_json()),
-            "signage " + shlex.join(sys.argv[1:]),
-            key="held_out_degraded",
-        )
+        figures = json.loads(report.to_json())
+        record_test_metrics(models_dir, figures, "signage " + shlex.join(sys.argv[1:]), key=key)
 
 
 def _print_degraded(report: object) -> None:
