@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -22,16 +21,9 @@ from signage.camera.fake import (
     image_number,
 )
 from signage.settings import CameraSettings
+from signage.testing.waiting import wait_until
 
 SETTINGS = CameraSettings(frozen_after_s=5.0, reconnect_initial_s=0.5, reconnect_max_s=4.0)
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.002)
 
 
 class Harness:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
 from feed_helpers import (
@@ -25,21 +23,13 @@ from signage.feed import AudienceFeed, FeedHub, open_feed
 from signage.feed import factory as feed_factory
 from signage.feed.mqtt import Broker, MqttSink, broker_answers
 from signage.settings import FeedSettings, Settings
+from signage.testing.waiting import wait_for
 
 A, B = 4101, 4202
 
 pytestmark = pytest.mark.skipif(
     not broker_answers(*BROKER), reason="needs the Mosquitto broker at 127.0.0.1:1883"
 )
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def mqtt_feed(screen: str, rate: float = 100.0) -> tuple[AudienceFeed, FeedHub, MqttSink]:

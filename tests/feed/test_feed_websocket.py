@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from feed_helpers import BROKER, check_anonymous, clear_retained, person, scene, subscribed, unique_screen
@@ -13,17 +12,9 @@ from signage.domain import PlayOutcome
 from signage.feed import AudienceFeed, FeedHub
 from signage.feed.mqtt import Broker, MqttSink, broker_answers
 from signage.feed.websocket import WebSocketSink
+from signage.testing.waiting import wait_for
 
 A, B = 4101, 4202
-
-
-def wait_for(predicate, timeout_s: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def drive(feed: AudienceFeed) -> None:
