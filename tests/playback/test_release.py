@@ -32,6 +32,20 @@ def instance() -> Iterator[Any]:
     vlc_instance.release()
 
 
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> list[weakref.ref[Any]]:
+    """Every VideoClip built during the test, held weakly, in the order they were built."""
+    refs: list[weakref.ref[Any]] = []
+    original = VideoClip.__init__
+
+    def recording_init(self: VideoClip, *args: Any, **kwargs: Any) -> None:
+        refs.append(weakref.ref(self))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(VideoClip, "__init__", recording_init)
+    return refs
+
+
 def _first_frame(clip: VideoClip) -> tuple[int, Any]:
     deadline = time.monotonic() + 10.0
     while (frame := clip.latest(0)) is None:
@@ -79,17 +93,9 @@ def test_release_is_idempotent_and_a_released_clip_refuses_vlc_calls(
 
 
 def test_a_clip_vlc_refuses_is_released_at_once(
-    instance: Any, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    instance: Any, clips: dict[str, Path], made: list[weakref.ref[Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     open_before = live_clips()
-    made: list[weakref.ref[Any]] = []
-    original = VideoClip.__init__
-
-    def recording_init(self: VideoClip, *args: Any, **kwargs: Any) -> None:
-        made.append(weakref.ref(self))
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(VideoClip, "__init__", recording_init)
     monkeypatch.setattr(vlcvideo.vlc.MediaPlayer, "play", lambda _player: -1)
     with pytest.raises(vlcvideo.MediaError, match="refused"):
         VideoClip(instance, clips["red"], probe_video(clips["red"]), box=(320, 240))
@@ -113,17 +119,9 @@ def _pump_until_result(player: PygamePlayer, on_pump: Callable[[], None] = lambd
 
 
 def test_the_player_lets_go_of_every_clip_it_played(
-    clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    clips: dict[str, Path], made: list[weakref.ref[Any]]
 ) -> None:
     """Several videos in a row, driven like the loop drives them: each finished clip is collected."""
-    made: list[weakref.ref[Any]] = []
-    original = VideoClip.__init__
-
-    def recording_init(self: VideoClip, *args: Any, **kwargs: Any) -> None:
-        made.append(weakref.ref(self))
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(VideoClip, "__init__", recording_init)
     open_before = live_clips()
     player = PygamePlayer(DisplaySettings(privacy_notice=False), headless=True)
     try:
