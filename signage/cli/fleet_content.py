@@ -200,7 +200,7 @@ def register(fleet_app: typer.Typer) -> None:
         settings = settings_or_exit(config)
         now = clock.now_utc()
         with central_engine(central, settings) as engine, engine.connect() as conn:
-            if group is not None and not group_exists(conn, group):
+            if group is not None and not group_exists(conn, group, include_removed=True):
                 fail(f"no group {group!r}; `signage fleet groups list` shows them")
             rows = list_alerts(conn, group=group)
         for a in rows:
