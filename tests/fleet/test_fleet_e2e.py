@@ -13,9 +13,8 @@ import contextlib
 import dataclasses
 import socket
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +48,7 @@ from signage.store.engine import make_engine
 from signage.store.migrate import upgrade as store_upgrade
 from signage.testing.clips import make_still
 from signage.testing.sample_plays import sample_play
+from signage.testing.waiting import wait_for
 
 pytestmark = [
     pytest.mark.postgres,
@@ -65,15 +65,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 @contextlib.contextmanager
