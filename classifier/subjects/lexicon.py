@@ -5,6 +5,11 @@ letters ("Gatorad", "edigree"). Each vocabulary entry and each run of one to thr
 turned into character trigrams (with word-boundary marks), weighted by TF-IDF over the vocabulary,
 and compared by cosine similarity: a near miss still scores high, a different word scores low.
 Pure numpy; the vocabulary is data (``vocabulary.yaml``), not learned.
+
+Not every word says as much: "mortgage" or "Heineken" name a subject, "play" or "fresh" fit several.
+An entry listed under several subjects is shared between them (each gets 1/k of it), and the words
+of the vocabulary's ``generic`` list count only ``GENERIC_WEIGHT`` (an IDF-like discount that is
+written down, because 14 subject lists are too few documents to estimate one).
 """
 
 from __future__ import annotations
@@ -24,6 +29,12 @@ VOCABULARY_FILE = Path(__file__).with_name("vocabulary.yaml")
 MIN_SIMILARITY = 0.72  # cosine of trigram vectors counted as a match
 EXACT_ONLY_UP_TO = 4  # entries this short must match exactly ("tea" is not "team")
 MAX_WINDOW = 3  # tokens joined when looking for multi-word entries ("coca cola", "cocacola")
+GENERIC_WEIGHT = 0.3  # weight of a word on the vocabulary's ``generic`` list ("new", "play", "fresh")
+DECAY = 0.5  # the k-th strongest entry of one subject counts DECAY**k: several hits add up, slowly
+MAX_COUNTED = 4  # entries counted per subject
+GENERIC_KEY = "generic"
+PARTIAL_WEIGHT = 0.5  # "CALVIN" alone for "calvin klein": the first word of a multi-word entry
+MIN_PARTIAL = 5  # letters a first word needs to stand for its entry
 _TOKEN = re.compile(r"[a-z0-9&+]+")
 
 
@@ -49,9 +60,15 @@ class WordMatch:
     seen: str  # what OCR read
     similarity: float
     confidence: float  # the OCR line's recognition score
+    weight: float = 1.0  # how much the entry says about each of its subjects (see the module doc)
+
+    @property
+    def strength(self) -> float:
+        return self.similarity * self.confidence * self.weight
 
 
 def load_vocabulary(path: Path = VOCABULARY_FILE) -> dict[str, tuple[str, ...]]:
+    """Subject id -> its words; the ``generic`` key holds the words that count little anywhere."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     out: dict[str, tuple[str, ...]] = {}
     for subject, spec in data.items():
@@ -60,10 +77,31 @@ def load_vocabulary(path: Path = VOCABULARY_FILE) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def first_words(
+    entries: Mapping[str, tuple[tuple[str, ...], str]], generic: set[str]
+) -> dict[str, tuple[tuple[str, ...], str]]:
+    """First words of multi-word entries ("calvin" of "calvin klein"), each owned by every subject
+    whose entries start with it, for the words that are not entries or generic words themselves.
+    Ads often print only part of a name (a logo's first word, a line break)."""
+    out: dict[str, tuple[tuple[str, ...], str]] = {}
+    for owners, entry in entries.values():
+        tokens = _TOKEN.findall(normalise(entry))
+        if len(tokens) < 2 or not owners:
+            continue
+        head = tokens[0]
+        if len(head) < MIN_PARTIAL or head in entries or head in generic:
+            continue
+        known, first = out.get(head, ((), entry))
+        out[head] = (tuple(dict.fromkeys((*known, *owners))), first)
+    return out
+
+
 class Lexicon:
     """Per-subject vocabularies as one TF-IDF trigram matrix."""
 
     def __init__(self, vocabulary: Mapping[str, Sequence[str]]) -> None:
+        generic = {squash(w) for w in vocabulary.get(GENERIC_KEY, ())}
+        vocabulary = {k: v for k, v in vocabulary.items() if k != GENERIC_KEY}
         entries: dict[str, tuple[tuple[str, ...], str]] = {}  # key -> (subjects listing it, entry)
         for subject, words in vocabulary.items():
             for word in words:
@@ -73,8 +111,19 @@ class Lexicon:
                 owners, first = entries.get(key, ((), word))
                 if subject not in owners:
                     entries[key] = ((*owners, subject), first)
+        for key in generic - set(entries):
+            if len(key) >= 2:
+                entries[key] = ((), key)  # a common word: read, so that it fuzzy-matches nothing else
+        partial = first_words(entries, generic)
+        for key, (owners, entry) in partial.items():
+            entries[key] = (owners, entry)
         self._keys = list(entries)
         self._owners = [entries[k] for k in self._keys]
+        self._weights = [
+            (GENERIC_WEIGHT if k in generic else PARTIAL_WEIGHT if k in partial else 1.0)
+            / max(1, len(entries[k][0]))
+            for k in self._keys
+        ]
         grams = sorted({g for k in self._keys for g in trigrams(k)})
         self._gram_index = {g: i for i, g in enumerate(grams)}
         df = np.zeros(len(grams))
@@ -126,25 +175,26 @@ class Lexicon:
                     if short or similarity < MIN_SIMILARITY:
                         continue
                 subjects, entry = self._owners[index]
-                found = WordMatch(subjects, entry, seen, similarity, line.confidence)
+                if not subjects:
+                    continue
+                found = WordMatch(subjects, entry, seen, similarity, line.confidence, self._weights[index])
                 previous = best.get(entry)
-                if (
-                    previous is None
-                    or found.similarity * found.confidence > previous.similarity * previous.confidence
-                ):
+                if previous is None or found.strength > previous.strength:
                     best[entry] = found
-        return sorted(best.values(), key=lambda m: -m.similarity * m.confidence)
+        return sorted(best.values(), key=lambda m: -m.strength)
 
     @staticmethod
     def subject_evidence(matches: Sequence[WordMatch], subject_ids: Sequence[str]) -> np.ndarray:
-        """S-vector: per subject, the summed strength of its matched entries (two at most count)."""
+        """S-vector: per subject, its matched entries' strengths, strongest first, each DECAY times
+        the one before (MAX_COUNTED at most): one brand name outweighs three loose words."""
         out = np.zeros(len(subject_ids), np.float32)
         column = {s: i for i, s in enumerate(subject_ids)}
         per_subject: dict[str, list[float]] = {}
         for m in matches:
             for subject in m.subject_ids:
                 if subject in column:
-                    per_subject.setdefault(subject, []).append(m.similarity * m.confidence)
+                    per_subject.setdefault(subject, []).append(m.strength)
         for subject, strengths in per_subject.items():
-            out[column[subject]] = sum(sorted(strengths, reverse=True)[:2])
+            ranked = sorted(strengths, reverse=True)[:MAX_COUNTED]
+            out[column[subject]] = sum(v * DECAY**k for k, v in enumerate(ranked))
         return out

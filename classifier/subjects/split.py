@@ -29,7 +29,7 @@ def label_subjects(value: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in value.split("|") if s.strip())
 
 
-def _group_key(row: dict[str, str]) -> str:
+def group_key(row: dict[str, str]) -> str:
     brand = re.sub(r"[^a-z0-9]+", " ", row.get("brand", "").lower()).strip()
     return f"brand:{brand}" if brand else f"file:{row['file']}"
 
@@ -41,7 +41,7 @@ def split_rows(
     ordered = sorted(rows, key=lambda r: r["file"])
     groups: dict[str, list[dict[str, str]]] = defaultdict(list)
     for row in ordered:
-        groups[_group_key(row)].append(row)
+        groups[group_key(row)].append(row)
     by_subject: dict[str, list[str]] = defaultdict(list)
     for key, members in groups.items():
         votes = Counter(label_subjects(m["subject"])[0] for m in members)
@@ -61,8 +61,8 @@ def split_rows(
                 continue  # it would leave this subject without a training ad
             test_keys.add(key)
             taken += len(groups[key])
-    train = [r for r in ordered if _group_key(r) not in test_keys]
-    test = [r for r in ordered if _group_key(r) in test_keys]
+    train = [r for r in ordered if group_key(r) not in test_keys]
+    test = [r for r in ordered if group_key(r) in test_keys]
     return train, test
 
 

@@ -5,8 +5,9 @@
 Fits, on the training labels only: the learned head (picture + on-screen-text embeddings -> subject),
 the weight of each signal, and the temperature. Out-of-fold predictions keep each fit honest: the
 signal weights see head outputs for ads the head was not trained on, and the temperature sees
-logits of ads neither was fitted on (nested cross-validation). The head's L2 strength is chosen the
-same way, from a short grid. ``--held-out`` only measures the result afterwards and records it in the
+logits of ads neither was fitted on (nested cross-validation). Folds are grouped by brand when the
+labels have a ``brand`` column, so the figures are for brands the fit never saw, as on a new store's
+catalog. The head's L2 strength is chosen the same way, from a short grid. ``--held-out`` only measures the result afterwards and records it in the
 manifest; nothing is selected on it.
 """
 
@@ -15,9 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +42,7 @@ from classifier.subjects.fusion import (
     softmax,
 )
 from classifier.subjects.ocr import OcrEngine
+from classifier.subjects.split import group_key, read_labels
 from classifier.subjects.taxonomy import load_subjects
 from classifier.subjects.text import default_cache_dir
 
@@ -56,13 +59,27 @@ class Rows:
     x: np.ndarray  # N x D head inputs
     labels: list[tuple[str, ...]]
     truths: list[list[int]]
+    groups: list[str] = field(default_factory=list)  # brand (or file) per row: one brand, one fold
 
 
-def folds_of(n: int, k: int, seed: int) -> np.ndarray:
-    order = np.random.default_rng(seed).permutation(n)
-    out = np.empty(n, int)
-    out[order] = np.arange(n) % k
-    return out
+def folds_of(n: int, k: int, seed: int, groups: Sequence[str] = ()) -> np.ndarray:
+    """Fold number per row; with ``groups``, every row of a group in one fold (biggest groups first,
+    each to the emptiest fold, ties in a seeded order), so folds stay near equal in size."""
+    if not groups:
+        order = np.random.default_rng(seed).permutation(n)
+        out = np.empty(n, int)
+        out[order] = np.arange(n) % k
+        return out
+    names = sorted(set(groups))
+    np.random.default_rng(seed).shuffle(names)
+    sizes = {g: list(groups).count(g) for g in names}
+    names.sort(key=lambda g: -sizes[g])  # stable: the seeded order breaks ties
+    load, fold_of = [0] * k, {}
+    for g in names:
+        f = int(np.argmin(load))
+        fold_of[g] = f
+        load[f] += sizes[g]
+    return np.array([fold_of[g] for g in groups], int)
 
 
 def learned_signal(head: LinearHead, x: np.ndarray, subject_ids: Sequence[str]) -> np.ndarray:
@@ -74,7 +91,8 @@ def out_of_fold_learned(
 ) -> np.ndarray:
     """Learned-head signal for rows ``index``, each from a head trained on the other folds."""
     out = np.zeros((len(index), len(subject_ids)), np.float32)
-    fold = folds_of(len(index), min(FOLDS, len(index)), seed)
+    groups = [rows.groups[i] for i in index] if rows.groups else []
+    fold = folds_of(len(index), min(FOLDS, len(set(groups)) if groups else len(index)), seed, groups)
     for f in range(fold.max() + 1):
         train = index[fold != f]
         if len({s for i in train for s in rows.labels[i]}) < 2:
@@ -100,7 +118,7 @@ def fit_parts(
 def cross_validated_logits(rows: Rows, subject_ids: Sequence[str], l2: float) -> list[np.ndarray]:
     """Logits of every row from weights and a head fitted without its fold (outer loop)."""
     n = len(rows.labels)
-    fold = folds_of(n, FOLDS, SEED)
+    fold = folds_of(n, FOLDS, SEED, rows.groups)
     logits: list[np.ndarray] = [np.zeros(0)] * n
     for f in range(FOLDS):
         inner, outer = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
@@ -142,7 +160,10 @@ def gather(
 
 
 def build_rows(
-    classifier: SubjectClassifier, evidence: Sequence[Evidence], items: Sequence[LabelledItem]
+    classifier: SubjectClassifier,
+    evidence: Sequence[Evidence],
+    items: Sequence[LabelledItem],
+    groups: Sequence[str] = (),
 ) -> Rows:
     ids = classifier.subject_ids
     base, xs, truths = [], [], []
@@ -156,7 +177,7 @@ def build_rows(
         vector = classifier.text_vector(text)
         xs.append(head_input(e.embedding, vector))
         truths.append([ids.index(s) for s in item.subjects])
-    return Rows(np.stack(base), np.stack(xs), [it.subjects for it in items], truths)
+    return Rows(np.stack(base), np.stack(xs), [it.subjects for it in items], truths, list(groups))
 
 
 def train(classifier: SubjectClassifier, rows: Rows) -> tuple[FusionModel, dict[str, object]]:
@@ -196,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     classifier = SubjectClassifier(load_subjects(), ocr=OcrEngine(args.threads))
     store = EvidenceStore(default_cache_dir(), classifier.variant)
     items = load_items(args.labels)
-    rows = build_rows(classifier, gather(classifier, args.folder, items, store), items)
+    groups = [group_key(r) for r in read_labels(args.labels)]
+    rows = build_rows(classifier, gather(classifier, args.folder, items, store), items, groups)
     model, summary = train(classifier, rows)
     args.out.mkdir(parents=True, exist_ok=True)
     weights_path = args.out / FILE_NAME
@@ -224,8 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         "training": {
             "seed": SEED,
             "folds": FOLDS,
+            "folds_grouped_by": "brand" if any(g.startswith("brand:") for g in groups) else "file",
             "head_l2": summary["l2"],
-            "command": "python -m classifier.subjects.train " + " ".join(argv or []),
+            "command": "python -m classifier.subjects.train "
+            + " ".join(sys.argv[1:] if argv is None else argv),
         },
         "metrics": {"training_cross_validated": summary["cross_validated"]},
     }
