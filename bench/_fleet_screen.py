@@ -8,7 +8,7 @@ central server. A simulated screen speaks the same wire protocol with asyncio an
   ``protocol.ScreenState.from_json``; every ``poll_s`` (with jitter) and at once when woken;
 - ``GET /fleet/v1/blobs/<sha256>`` for each file whose content it lacks (by hash, as the agent's
   blob store does), streamed, sha256-verified and counted, then dropped (no disk);
-- ``POST /fleet/v1/heartbeat`` (a ``protocol.ScreenStatus``) once a release runs;
+- ``POST /fleet/v1/heartbeat`` (a ``uplink_protocol.ScreenStatus``) once a release runs;
 - ``POST /fleet/v1/rows/play``: play rows encoded by ``signage.fleet.rowcodec``, as the uplink does.
 
 MQTT wake-ups are multiplexed: a few paho clients (``MqttWakers``), each subscribed, like the
@@ -32,8 +32,9 @@ from typing import Any
 
 import httpx
 
-from signage.fleet.protocol import API_PREFIX, ScreenState, ScreenStatus, rows_path, screen_topic
+from signage.fleet.protocol import API_PREFIX, ScreenState, screen_topic
 from signage.fleet.rowcodec import encode_rows
+from signage.fleet.uplink_protocol import ScreenStatus, rows_path
 from signage.store.models import PLAY, play_values
 from signage.testing.sample_plays import sample_play
 

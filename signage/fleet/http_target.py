@@ -19,16 +19,16 @@ import httpx
 import sqlalchemy as sa
 
 from signage import __version__
-from signage.fleet.protocol import (
-    API_PREFIX,
+from signage.fleet.protocol import API_PREFIX
+from signage.fleet.rowcodec import RowCodecError, encode_row
+from signage.fleet.sync import TargetError
+from signage.fleet.uplink_protocol import (
     PNG_MAGIC,
     ROWS_MAX_BYTES,
     SCREENSHOT_MAX_BYTES,
     ScreenStatus,
     rows_path,
 )
-from signage.fleet.rowcodec import RowCodecError, encode_row
-from signage.fleet.sync import TargetError
 
 log = logging.getLogger(__name__)
 

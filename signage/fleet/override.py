@@ -25,7 +25,8 @@ from signage.domain import ALERT_PREFIX
 from signage.fleet.directives import FleetDirectives
 from signage.fleet.hours import is_open, next_change
 from signage.fleet.power import PowerEvent, PowerEventSink, PowerReason, ScreenPower
-from signage.fleet.protocol import Alert, PowerState
+from signage.fleet.protocol import Alert
+from signage.fleet.uplink_protocol import PowerState
 
 log = logging.getLogger(__name__)
 

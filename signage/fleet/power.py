@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
-from signage.fleet.protocol import PowerState
+from signage.fleet.uplink_protocol import PowerState
 
 log = logging.getLogger(__name__)
 

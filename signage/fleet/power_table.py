@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from signage.fleet.power import PowerEvent
-from signage.fleet.protocol import POWER_STATES
+from signage.fleet.uplink_protocol import POWER_STATES
 from signage.store.types import UTCDateTime
 
 POWER_REASONS = ("hours", "manual", "alert")

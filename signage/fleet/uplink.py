@@ -2,7 +2,7 @@
 
 When ``fleet.server_url`` is set, the player runs one ``Uplink`` thread that
 
-- posts a heartbeat (``protocol.ScreenStatus``) every ``heartbeat_every_s`` (30 s),
+- posts a heartbeat (``uplink_protocol.ScreenStatus``) every ``heartbeat_every_s`` (30 s),
 - ships the rows of every synced table every ``fleet.sync_interval_s`` over HTTP (the fleet sync's
   ``HttpTarget``: the watermark moves only after the server committed a batch), backing off while
   the server is away,
@@ -32,11 +32,12 @@ from pathlib import Path
 from signage.clock import Clock
 from signage.feed.mqtt import Broker
 from signage.fleet.http_target import HttpTarget, UplinkClient, read_token, token_path
-from signage.fleet.protocol import PNG_MAGIC, Command, PowerState, ScreenStatus
+from signage.fleet.protocol import Command
 from signage.fleet.release_id import ReleaseIdSource, current_release
 from signage.fleet.runner import SyncPasses
 from signage.fleet.sync import TargetError
 from signage.fleet.uplink_observer import SCREENSHOT_FILE, PlayStatus, Screenshots, ScreenshotTaker
+from signage.fleet.uplink_protocol import PNG_MAGIC, PowerState, ScreenStatus
 from signage.loop import PlayObserver
 from signage.settings import Settings
 from signage.store.engine import make_engine

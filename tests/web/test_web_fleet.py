@@ -20,7 +20,8 @@ from signage.fleet.central.registry import add_group, add_screen, add_store
 from signage.fleet.central.releases import insert_release
 from signage.fleet.central.status_table import store_status
 from signage.fleet.central.uplink_api import screenshot_path, write_atomically
-from signage.fleet.protocol import PNG_MAGIC, ReleaseFile, ScreenStatus
+from signage.fleet.protocol import ReleaseFile
+from signage.fleet.uplink_protocol import PNG_MAGIC, ScreenStatus
 from signage.settings import FleetHealthSettings, FleetSettings, Settings
 from signage.store.engine import make_engine
 from signage.store.migrate import upgrade as store_upgrade

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from signage.domain import STANDBY_ID
-from signage.fleet.protocol import PowerState, ScreenStatus
+from signage.fleet.uplink_protocol import PowerState, ScreenStatus
 from signage.settings import FleetHealthSettings
 
 CameraState = Literal["online", "offline", "covered", "unknown"]

@@ -22,7 +22,7 @@ from signage.fleet.central.registry import list_groups, list_screens
 from signage.fleet.central.status_table import screen_status
 from signage.fleet.central.uplink_api import screenshot_path
 from signage.fleet.power_table import POWER_EVENT
-from signage.fleet.protocol import ScreenStatus
+from signage.fleet.uplink_protocol import ScreenStatus
 from signage.store.models import PLAY
 
 REGISTRY_TABLE = t.screen.name

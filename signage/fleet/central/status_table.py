@@ -1,6 +1,6 @@
 """``fleet_screen_status``: each screen's latest heartbeat as the central server received it.
 
-One row per screen, overwritten by ``POST /fleet/v1/heartbeat`` (``protocol.ScreenStatus`` plus the
+One row per screen, overwritten by ``POST /fleet/v1/heartbeat`` (``uplink_protocol.ScreenStatus`` plus the
 time it arrived). The screen's synced ``heartbeat`` row (rules and catalog validity, app version)
 comes with its other rows; this one is what it says between syncs: release on screen, camera, disk,
 camera covered, plays in the last hour and power. Created by the central migration ``0002_screen_status``; its own
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from signage.fleet.protocol import ScreenStatus
+from signage.fleet.uplink_protocol import ScreenStatus
 from signage.store.types import UTCDateTime
 
 metadata = sa.MetaData()

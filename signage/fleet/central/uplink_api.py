@@ -8,7 +8,7 @@ screen only:
   ``screen_id``, or for a table keyed by play, the screen of that play centrally), any row of
   another screen refusing the whole body (403, nothing written), then upserted in one transaction;
   ``{"accepted": n}``. A replayed batch is a no-op.
-- ``POST /heartbeat``: a ``protocol.ScreenStatus``; kept in ``fleet_screen_status`` and, when the
+- ``POST /heartbeat``: a ``uplink_protocol.ScreenStatus``; kept in ``fleet_screen_status`` and, when the
   app has a ``status_publisher``, published retained on the screen's status topic; 204.
 - ``POST /screenshot``: a PNG of the ad on screen (magic bytes checked, at most 5 MiB), kept as
   ``<blob_dir>/screenshots/<screen>.png``, replaced atomically; 204.
@@ -38,16 +38,10 @@ from starlette.requests import ClientDisconnect
 from signage.clock import Clock, SystemClock
 from signage.fleet.central.auth import ScreenPrincipal, current_screen
 from signage.fleet.central.status_table import store_status
-from signage.fleet.protocol import (
-    PNG_MAGIC,
-    ROWS_MAX_BYTES,
-    SCREENSHOT_MAX_BYTES,
-    ProtocolError,
-    ScreenStatus,
-    status_topic,
-)
+from signage.fleet.protocol import ProtocolError, status_topic
 from signage.fleet.rowcodec import RowCodecError, decode_rows
 from signage.fleet.tables import synced_tables
+from signage.fleet.uplink_protocol import PNG_MAGIC, ROWS_MAX_BYTES, SCREENSHOT_MAX_BYTES, ScreenStatus
 from signage.store.sql import upsert
 
 log = logging.getLogger(__name__)

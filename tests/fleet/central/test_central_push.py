@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 
 from signage.cli import app
 from signage.clock import FakeClock
-from signage.fleet.protocol import PNG_MAGIC, Command, screen_topic
+from signage.fleet.protocol import Command, screen_topic
 from signage.fleet.uplink import SCREENSHOT_STALE_S, Uplink
 from signage.fleet.uplink_observer import ScreenshotTaker
+from signage.fleet.uplink_protocol import PNG_MAGIC
 
 runner = CliRunner()
 BROKER = "mqtt://127.0.0.1:1883"

@@ -16,7 +16,7 @@ from signage.fleet.central.auth import ScreenPrincipal
 from signage.fleet.central.registry import get_screen, groups_of, list_groups, list_stores
 from signage.fleet.central.state import screen_state
 from signage.fleet.central.status_table import store_status
-from signage.fleet.protocol import ScreenStatus
+from signage.fleet.uplink_protocol import ScreenStatus
 from signage.store.engine import make_engine
 from tests.fleet.central.conftest import Content
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from signage.clock import FAKE_START_UTC
 from signage.fleet.central.health import HealthLimits, ScreenFacts
-from signage.fleet.protocol import ScreenStatus
+from signage.fleet.uplink_protocol import ScreenStatus
 
 T0 = FAKE_START_UTC
 LIMITS = HealthLimits(silent_after=timedelta(minutes=5), standby_only_after=timedelta(minutes=30))

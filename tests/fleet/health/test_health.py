@@ -16,7 +16,7 @@ from signage.fleet.central.health import (
     screen_health,
     transitions,
 )
-from signage.fleet.protocol import ScreenStatus
+from signage.fleet.uplink_protocol import ScreenStatus
 from signage.settings import FleetHealthSettings
 
 

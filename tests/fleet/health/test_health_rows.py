@@ -28,7 +28,8 @@ from signage.fleet.central.releases import insert_release
 from signage.fleet.central.status_table import store_status
 from signage.fleet.central.uplink_api import screenshot_path, write_atomically
 from signage.fleet.power_table import POWER_EVENT
-from signage.fleet.protocol import PNG_MAGIC, ReleaseFile
+from signage.fleet.protocol import ReleaseFile
+from signage.fleet.uplink_protocol import PNG_MAGIC
 from signage.settings import FleetHealthSettings, FleetSettings, Settings
 from signage.store.engine import make_engine
 from signage.store.migrate import upgrade as store_upgrade

@@ -13,10 +13,11 @@ import pytest
 from signage.clock import FakeClock
 from signage.domain import STANDBY_ID, AudienceSnapshot
 from signage.fleet.http_target import read_token, row_bodies
-from signage.fleet.protocol import ProtocolError, ScreenStatus
+from signage.fleet.protocol import ProtocolError
 from signage.fleet.rowcodec import decode_rows
 from signage.fleet.sync import TargetError
 from signage.fleet.uplink_observer import PlayStatus, ScreenshotTaker
+from signage.fleet.uplink_protocol import ScreenStatus
 from signage.store.models import PLAY, play_values
 from signage.testing.sample_plays import sample_play
 

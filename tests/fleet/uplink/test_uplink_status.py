@@ -13,8 +13,8 @@ from uplink_helpers import NOW, Central, png
 from signage.fleet.central.status_table import latest_status
 from signage.fleet.central.uplink_api import screenshot_path
 from signage.fleet.http_target import UplinkClient
-from signage.fleet.protocol import PNG_MAGIC, ScreenStatus
 from signage.fleet.sync import TargetError
+from signage.fleet.uplink_protocol import PNG_MAGIC, ScreenStatus
 
 pytestmark = pytest.mark.postgres
 

@@ -26,10 +26,10 @@ from signage.fleet.central import migrate as central_migrate
 from signage.fleet.central.registry import add_screen, add_store
 from signage.fleet.central.server import create_app
 from signage.fleet.central.uplink_api import StatusPublisher
-from signage.fleet.protocol import PNG_MAGIC
 from signage.fleet.rowcodec import shipped_columns
 from signage.fleet.runner import central_engine
 from signage.fleet.tables import synced_tables
+from signage.fleet.uplink_protocol import PNG_MAGIC
 from signage.impressions.metrics import CompositionCell, Impression, TrackImpression
 from signage.impressions.occupancy import OccupancyCell
 from signage.store import Heartbeat, StoreWriter
