@@ -132,6 +132,8 @@ def _epochs(training: dict[str, Any]) -> str:
 
 
 def _recipe_words(training: dict[str, Any], frozen: int) -> str:
+    if str(training.get("recipe", "")).startswith("uniform model soup"):
+        return f"the weight average (a {training['recipe'].removeprefix('uniform ')}) of fine-tuned runs"
     if str(training.get("recipe", "")).startswith("online"):
         trunk = "every EfficientNet block fine-tuned" if frozen == 0 else f"the first {frozen} blocks frozen"
         return f"{trunk} on crops augmented afresh each batch (store-camera degradations included)"

@@ -268,3 +268,19 @@ def test_model_card_states_missed_targets_from_the_recorded_figures() -> None:
     assert "first 4 EfficientNet blocks are frozen" in card and "96 px crops, 3 epochs" in card
     assert "Trained with (seeded):" in card
     assert "gender accuracy is 70.0 %" in card
+
+
+def test_a_soup_averages_float_weights_and_keeps_integer_buffers() -> None:
+    import torch
+
+    from classifier.attributes.soup import average_state
+
+    a = {"w": torch.tensor([1.0, 2.0]), "bn.num_batches_tracked": torch.tensor(7)}
+    b = {"w": torch.tensor([3.0, 6.0]), "bn.num_batches_tracked": torch.tensor(9)}
+    soup = average_state([a, b])
+    assert torch.equal(soup["w"], torch.tensor([2.0, 4.0]))
+    assert int(soup["bn.num_batches_tracked"]) == 7
+    with pytest.raises(ValueError, match="one architecture"):
+        average_state([a, {"v": torch.tensor([1.0])}])
+    with pytest.raises(ValueError, match="at least one"):
+        average_state([])
