@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from scipy.sparse import csc_matrix
 
 from classifier.subjects.ocr import TextLine
 
@@ -131,21 +132,41 @@ class Lexicon:
             for g in set(trigrams(key)):
                 df[self._gram_index[g]] += 1
         self._idf = np.log((1 + len(self._keys)) / (1 + df)) + 1.0
-        self._matrix = np.stack([self._vector(k) for k in self._keys]) if self._keys else np.zeros((0, 1))
+        # Entries x trigrams, sparse and stored by column: a query touches only its own trigrams'
+        # columns (thousands of entries, a dozen trigrams per word).
+        rows, cols, vals = [], [], []
+        for row, key in enumerate(self._keys):
+            idx, v = self._vector(key)
+            rows += [row] * len(idx)
+            cols += idx.tolist()
+            vals += v.tolist()
+        self._columns = csc_matrix(
+            (np.asarray(vals, np.float32), (rows, cols)), shape=(len(self._keys), len(grams))
+        )
         self._exact = {k: i for i, k in enumerate(self._keys)}
 
     @classmethod
     def default(cls) -> Lexicon:
         return cls(load_vocabulary())
 
-    def _vector(self, key: str) -> np.ndarray:
-        v = np.zeros(len(self._idf), np.float32)
+    def _vector(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """The key's unit TF-IDF trigram vector as (trigram columns, values), over the trigrams the
+        vocabulary has."""
+        weights: dict[int, float] = {}
         for g in trigrams(key):
             i = self._gram_index.get(g)
             if i is not None:
-                v[i] += self._idf[i]
-        norm = float(np.linalg.norm(v))
-        return v / norm if norm > 0 else v
+                weights[i] = weights.get(i, 0.0) + float(self._idf[i])
+        idx = np.fromiter(weights, np.int64, len(weights))
+        v = np.fromiter(weights.values(), np.float32, len(weights))
+        norm = float(np.sqrt(np.sum(v * v)))
+        return idx, v / norm if norm > 0 else v
+
+    def _similarities(self, key: str) -> np.ndarray:
+        idx, v = self._vector(key)
+        if len(idx) == 0:
+            return np.zeros(len(self._keys), np.float32)
+        return np.asarray(self._columns[:, idx] @ v).ravel()
 
     def _candidates(self, text: str) -> list[tuple[str, str]]:
         tokens = _TOKEN.findall(normalise(text))
@@ -162,15 +183,17 @@ class Lexicon:
         if not self._keys:
             return []
         best: dict[str, WordMatch] = {}
+        nearest: dict[str, tuple[int, float]] = {}  # the same words recur on several frames
         for line in lines:
             for key, seen in self._candidates(line.text):
                 exact = self._exact.get(key)
                 if exact is not None:
                     index, similarity = exact, 1.0
                 else:
-                    sims = self._matrix @ self._vector(key)
-                    index = int(np.argmax(sims))
-                    similarity = float(sims[index])
+                    if key not in nearest:
+                        sims = self._similarities(key)
+                        nearest[key] = (int(np.argmax(sims)), float(sims.max()))
+                    index, similarity = nearest[key]
                     short = len(self._keys[index]) <= EXACT_ONLY_UP_TO or len(key) <= EXACT_ONLY_UP_TO
                     if short or similarity < MIN_SIMILARITY:
                         continue
