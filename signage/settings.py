@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field, IPvAnyNetwork, field_validator
 
 from signage.fleet.hours_settings import LocalHoursSettings
 from signage.strictmodel import StrictModel
+from signage.urls import DatabaseUrl, check_mqtt_url, check_server_url, fits_sync_target
 from signage.yamlconf import (
     ConfigError,
     ConfigPath,
@@ -34,47 +35,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # impression and sync tables): a longer value would validate here and then fail on every write.
 SCREEN_ID_MAX = 64  # play.screen_id, heartbeat.screen_id, impression.screen_id: VARCHAR(64)
 STORE_ID_MAX = 64  # heartbeat.store_id: VARCHAR(64)
-SYNC_TARGET_MAX = 255  # sync_state.target: the central URL without its password, VARCHAR(255)
-
-
-def check_database_url(value: str | None) -> str | None:
-    """A URL SQLAlchemy can open: it parses, names a known dialect, and its driver is installed."""
-    if value is None:
-        return value
-    from sqlalchemy.engine import make_url
-
-    example = (
-        "e.g. postgresql+psycopg://signage@db-host:5432/signage or sqlite:////var/lib/signage/signage.db"
-    )
-    try:
-        url = make_url(value)
-    except Exception as exc:  # ArgumentError, or ValueError for a port that is not a number
-        raise ValueError(
-            f"not a database URL; write dialect+driver://user@host:port/database, {example}"
-        ) from exc
-    try:
-        dialect = url.get_dialect()
-    except Exception as exc:  # NoSuchModuleError: no such dialect or driver
-        raise ValueError(f"unknown database kind {url.drivername!r}; {example}") from exc
-    try:
-        dialect.import_dbapi()
-    except Exception as exc:  # ImportError: the driver package is missing
-        raise ValueError(f"the database driver for {url.drivername!r} is not installed; {example}") from exc
-    return value
-
-
-DatabaseUrl = Annotated[str | None, AfterValidator(check_database_url)]
-
-
-def _fits_sync_target(value: str | None) -> str | None:
-    if value is not None:
-        from signage.store.engine import describe_url
-
-        if len(describe_url(value)) > SYNC_TARGET_MAX:
-            raise ValueError(
-                f"the URL is too long: at most {SYNC_TARGET_MAX} characters without the password"
-            )
-    return value
 
 
 # The standard on-screen notice: what the camera estimates, and that nothing is stored.
@@ -177,29 +137,6 @@ class WebSettings(StrictModel):
     allowed_hosts: tuple[Annotated[str, Field(min_length=1)], ...] = ("localhost", "127.0.0.1", "::1")
 
 
-def check_server_url(value: str | None) -> str | None:
-    """``https://host[:port][/path]`` (``http://`` for a test bench): no password, query or fragment."""
-    if value is None:
-        return value
-    from urllib.parse import urlsplit
-
-    example = "e.g. https://fleet.example.com or http://127.0.0.1:8700"
-    if any(ord(c) <= 32 or ord(c) == 127 for c in value):
-        raise ValueError(f"a server URL has no spaces or control characters; {example}")
-    try:
-        url = urlsplit(value)
-        url.port  # noqa: B018 -- raises ValueError for a port that is not a number or out of range
-    except ValueError as exc:
-        raise ValueError(f"not a server URL ({exc}); {example}") from exc
-    if url.scheme not in ("https", "http") or not url.hostname:
-        raise ValueError(f"not a server URL; write https://host[:port], {example}")
-    if url.username is not None or url.password is not None:
-        raise ValueError("a server URL holds no user or password; the screen's token is in fleet.token_file")
-    if url.query or url.fragment:
-        raise ValueError(f"a server URL has no query or fragment; {example}")
-    return value
-
-
 class FleetHealthSettings(StrictModel):
     """When the central server (`signage fleet serve`) calls a screen unhealthy (docs/fleet.md)."""
 
@@ -215,7 +152,7 @@ class FleetSettings(StrictModel):
     """This screen in a fleet: releases pulled from the central server (docs/fleet.md), and
     shipping its rows to a central PostgreSQL (`signage sync`)."""
 
-    central_url: Annotated[DatabaseUrl, AfterValidator(_fits_sync_target)] = None  # postgresql+psycopg://...
+    central_url: Annotated[DatabaseUrl, AfterValidator(fits_sync_target)] = None  # postgresql+psycopg://...
     sync_interval_s: Annotated[float, Field(gt=0)] = 10.0
     sync_batch_rows: Annotated[int, Field(gt=0, le=100_000)] = 2000
     # The central server (`signage fleet serve`); None: not in a fleet, the local catalog and rules play.
@@ -228,25 +165,6 @@ class FleetSettings(StrictModel):
     blob_dir: ConfigPath = Path("fleet-blobs")
     # The central server's health monitor and the dashboard's fleet page.
     health: FleetHealthSettings = FleetHealthSettings()
-
-
-def check_mqtt_url(value: str | None) -> str | None:
-    """``mqtt://[user:password@]host[:port]`` (or ``mqtts://``), nothing after the port."""
-    if value is None:
-        return value
-    from urllib.parse import urlsplit
-
-    example = "e.g. mqtt://127.0.0.1:1883 or mqtts://user:password@broker.example.com:8883"
-    try:
-        url = urlsplit(value)
-        url.port  # noqa: B018 -- raises ValueError for a port that is not a number or out of range
-    except ValueError as exc:
-        raise ValueError(f"not an MQTT URL ({exc}); {example}") from exc
-    if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
-        raise ValueError(f"not an MQTT URL; write mqtt://host:port, {example}")
-    if url.path not in ("", "/") or url.query or url.fragment:
-        raise ValueError(f"an MQTT URL names the broker only (the topic is feed.topic_prefix); {example}")
-    return value
 
 
 def _topic_prefix(value: str) -> str:

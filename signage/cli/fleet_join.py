@@ -18,7 +18,7 @@ import typer
 from signage.cli.common import ConfigOption, settings_or_exit
 from signage.fleet.agent.client import FleetError, HttpFleetClient, TokenRefused, check_token
 from signage.fleet.agent.wiring import token_path
-from signage.settings import check_server_url
+from signage.urls import check_server_url
 
 
 def fleet_group(app: typer.Typer) -> typer.Typer:
