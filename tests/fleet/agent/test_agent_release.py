@@ -312,3 +312,20 @@ def test_a_release_whose_paths_clash_is_refused_and_its_slot_left_empty(tmp_path
     assert agent.poll_once()
     assert store.current_release_id() is None and agent.counters.releases_refused == 1
     assert not store.inactive_slot().exists()
+
+
+def test_a_screen_offline_during_a_publish_catches_up_when_the_server_answers_again(tmp_path: Path) -> None:
+    client = FakeFleetClient()
+    publish(client, 1, release_files("spring"))
+    agent, store = make_agent(tmp_path, client)
+    assert agent.poll_once()
+    client.away = True
+    summer = release_files("summer", shade=40)
+    publish(client, 2, summer)  # published while the screen cannot reach the server
+    assert not agent.poll_once()
+    assert store.current_release_id() == "north#1"  # the last good release plays meanwhile
+    client.away = False
+    assert agent.poll_once()
+    assert store.current_release_id() == "north#2"
+    for path, data in summer.items():
+        assert (store.current_dir / path).read_bytes() == data
