@@ -194,6 +194,7 @@ def run(settings: Settings, options: RunOptions) -> int:
             stack,
             camera_online=lambda: camera is not None and camera.status().online,
             power=lambda: "off" if closed.is_set() else "on",
+            camera_covered=lambda: camera is not None and camera.covered,
         )
         loop = _build_loop(
             settings,

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from signage.camera.base import CameraFrame, CameraStatus, FrameSource, NoCamera, RGBImage, SourceError
+from signage.camera.covered import CoverWatch
 from signage.settings import CameraSettings
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class CameraStage:
         self._reconnect_requested = False
         self._fps = 0.0
         self._recent: deque[float] = deque(maxlen=60)  # times of recent new frames, for fps
+        self._cover = CoverWatch()  # a dark or uniform picture for a while: the lens is covered
         self._threads: list[threading.Thread] = []
 
     # -- consumer side ------------------------------------------------------------------------
@@ -117,6 +119,13 @@ class CameraStage:
                 fps=self._fps if self._online else 0.0,
             )
 
+    @property
+    def covered(self) -> bool:
+        """True while the picture has stayed dark or uniform (lens covered); False while offline."""
+        with self._cond:
+            online = self._online
+        return online and self._cover.covered
+
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -153,6 +162,7 @@ class CameraStage:
             announce = self._online or not self._offline_announced
             self._online = False
             self._offline_announced = True
+        self._cover.reset()
         if announce:
             log.warning(
                 "camera %s offline: %s; reconnecting with back-off up to %.0f s",
@@ -187,7 +197,12 @@ class CameraStage:
                 self._online = True
                 self._offline_announced = False
                 self._reason = ""
+            online = self._online
             self._cond.notify_all()
+        if came_online:
+            self._cover.reset()  # each online spell is judged afresh
+        if online and self._cover.due(now):  # only the reader thread feeds it
+            self._cover.observe(image, now)
         if came_online:
             height, width = image.shape[:2]
             log.info("camera %s online (%dx%d)", self._source.name, width, height)
