@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
@@ -31,3 +32,10 @@ class Broker:
     def describe(self) -> str:
         """Where it is, without the password (for logs)."""
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+    def authenticate(self, client: Any) -> None:
+        """Give a paho client this broker's user and password and, for ``mqtts``, TLS (system CAs)."""
+        if self.username is not None:
+            client.username_pw_set(self.username, self.password)
+        if self.tls:
+            client.tls_set()

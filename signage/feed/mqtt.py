@@ -56,10 +56,7 @@ class MqttSink:
         self._client.max_queued_messages_set(max_queued)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.connect_timeout = 3.0
-        if broker.username is not None:
-            self._client.username_pw_set(broker.username, broker.password)
-        if broker.tls:
-            self._client.tls_set()
+        broker.authenticate(self._client)
         offline = status_message(screen_id, online=False)
         self._client.will_set(status_topic, offline.body, qos=1, retain=True)
         self._client.on_connect = self._on_connect

@@ -70,10 +70,7 @@ class MqttWake:
         self._client.disable_logger()
         self._client.reconnect_delay_set(min_delay=1, max_delay=60)
         self._client.connect_timeout = 3.0
-        if broker.username is not None:
-            self._client.username_pw_set(broker.username, broker.password)
-        if broker.tls:
-            self._client.tls_set()
+        broker.authenticate(self._client)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message

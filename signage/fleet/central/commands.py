@@ -48,8 +48,6 @@ class MqttCommandPublisher:
         )
         client.disable_logger()
         client.connect_timeout = self.timeout_s
-        if self.broker.username is not None:
-            client.username_pw_set(self.broker.username, self.broker.password)
         connected = threading.Event()
         refused: list[str] = []
 
@@ -61,8 +59,7 @@ class MqttCommandPublisher:
         client.on_connect = on_connect
         where = self.broker.describe()
         try:
-            if self.broker.tls:
-                client.tls_set()
+            self.broker.authenticate(client)
             client.connect(self.broker.host, self.broker.port, keepalive=30)
         except (OSError, ValueError) as exc:
             return PushResult(False, f"the broker {where} cannot be reached ({exc})")
@@ -116,10 +113,7 @@ class MqttStatusRelay:
         self._client.disable_logger()
         self._client.max_queued_messages_set(max_queued)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
-        if broker.username is not None:
-            self._client.username_pw_set(broker.username, broker.password)
-        if broker.tls:
-            self._client.tls_set()
+        broker.authenticate(self._client)
         self._client.connect_async(broker.host, broker.port, keepalive=30)
         self._client.loop_start()
         log.info("screen statuses are republished on %s", broker.describe())
