@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
 from signage.fleet.central.blobstore import BlobStore
 from signage.fleet.central.migrate import upgrade
@@ -87,3 +88,31 @@ def blobs(tmp_path: Path) -> BlobStore:
 def topic_prefix() -> str:
     """A topic prefix no other test (or earlier run) uses, for retained messages."""
     return f"test-central-{uuid.uuid4().hex[:10]}"
+
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli(pg_url: str, tmp_path: Path) -> Cli:
+    """``signage fleet ...`` against the test database, blobs under tmp_path; (exit code, stdout, all)."""
+    from signage.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str, str]:
+        extra = ["--central", pg_url]
+        if args[0] in ("publish", "alert", "gc"):
+            extra += ["--blob-dir", str(tmp_path / "blobs")]
+        result = runner.invoke(app, ["fleet", *args, *extra])
+        return result.exit_code, result.stdout, result.output
+
+    return run
+
+
+@pytest.fixture
+def engine(pg_url: str) -> Iterator[Engine]:
+    """An engine on the test database, schema as the test leaves it (no upgrade)."""
+    engine = make_engine(pg_url)
+    yield engine
+    engine.dispose()

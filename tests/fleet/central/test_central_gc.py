@@ -4,45 +4,21 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from typer.testing import CliRunner
 
-from signage.cli import app
 from signage.fleet.central import tables as t
 from signage.fleet.central.blobstore import BlobStore, sha256_file
 from signage.fleet.central.gc import blob_lock, collect
 from signage.fleet.central.releases import list_releases
-from signage.store.engine import make_engine
-from tests.fleet.central.conftest import Content
+from tests.fleet.central.conftest import Cli, Content
 
-runner = CliRunner()
 pytestmark = pytest.mark.postgres
-Cli = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def cli(pg_url: str, tmp_path: Path) -> Cli:
-    def run(*args: str) -> tuple[int, str, str]:
-        extra = ["--central", pg_url]
-        if args[0] in ("publish", "alert", "gc"):
-            extra += ["--blob-dir", str(tmp_path / "blobs")]
-        result = runner.invoke(app, ["fleet", *args, *extra])
-        return result.exit_code, result.stdout, result.output
-
-    return run
-
-
-@pytest.fixture
-def engine(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
 
 
 def publish_three(cli: Cli, make_content: Callable[..., Content]) -> list[str]:

@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
-from typer.testing import CliRunner
 
-from signage.cli import app
 from signage.fleet.central.alerts import list_alerts
 from signage.fleet.central.auth import ScreenPrincipal
 from signage.fleet.central.registry import get_screen, groups_of, list_groups, list_stores
 from signage.fleet.central.state import screen_state
 from signage.fleet.central.status_table import store_status
 from signage.fleet.uplink_protocol import ScreenStatus
-from signage.store.engine import make_engine
-from tests.fleet.central.conftest import Content
+from tests.fleet.central.conftest import Cli, Content
 
-runner = CliRunner()
 pytestmark = pytest.mark.postgres
-Cli = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def cli(pg_url: str, tmp_path: Path) -> Cli:
-    def run(*args: str) -> tuple[int, str, str]:
-        extra = ["--central", pg_url]
-        if args[0] in ("publish", "alert"):
-            extra += ["--blob-dir", str(tmp_path / "blobs")]
-        result = runner.invoke(app, ["fleet", *args, *extra])
-        return result.exit_code, result.stdout, result.output
-
-    return run
-
-
-@pytest.fixture
-def engine(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
 
 
 def setup_fleet(cli: Cli) -> None:
