@@ -1,7 +1,8 @@
 """The installed unit's command line, run as systemd would run it, against a fake notify socket.
 
-PID 1 here is not systemd, so the unit cannot be started for real; what systemd would see of it
-can: the ExecStart= command with $NOTIFY_SOCKET and $WATCHDOG_USEC set, and its console.
+PID 1 here is not systemd, so the suite cannot start the unit for real (scripts/systemd-demo.sh
+does, as root, in a systemd-nspawn container); what systemd would see of it can be run here: the
+ExecStart= command with $NOTIFY_SOCKET and $WATCHDOG_USEC set, and its console.
 """
 
 from __future__ import annotations
