@@ -192,6 +192,19 @@ def test_camera_keywords() -> None:
     assert auto.level is Level.FAIL and "no webcam opens" in auto.detail and where in auto.fix
 
 
+def test_an_absent_webcam_is_one_line_with_no_native_opencv_lines(capfd: pytest.CaptureFixture[str]) -> None:
+    """OpenCV writes its own ``[ERROR:0@...] ... Camera index out of range`` to fd 2 when a device
+    number is not there; the doctor's line says it, so nothing else may reach the console."""
+    import cv2
+
+    before = cv2.getLogLevel()
+    check = probe_camera(CameraSettings(source="63"), "camera.source at x.yaml:3:11", 2.0)  # no /dev/video63
+    assert check.level is Level.FAIL and "webcam 63" in check.detail
+    native = [line for line in capfd.readouterr().err.splitlines() if "[ERROR:" in line or "[ WARN:" in line]
+    assert native == []
+    assert cv2.getLogLevel() == before  # OpenCV's logging is as it was
+
+
 def test_json_output_and_exit_code(tmp_path: Path) -> None:
     config = tmp_path / "signage.yaml"
     config.write_text(

@@ -55,7 +55,10 @@ def probe_camera(
             "camera", Level.WARN, "the simulated scene, not a camera: fine for a demo, not a store", fix
         )
     previous = cv2.getLogLevel()
-    cv2.setLogLevel(2)  # OpenCV's own warnings about a device that is not there say nothing more
+    # Silent while probing: the check's own line says what failed; OpenCV's native lines for a device
+    # that is not there ("[ERROR:0@8.4] global obsensor_uvc_stream_channel.cpp:158 ... Camera index
+    # out of range") would land on the console above the doctor's report and say nothing more.
+    cv2.setLogLevel(0)
     try:
         source = open_source(settings.source, settings, find=find)
         if isinstance(source, SimulatedSource):  # auto found no webcam
