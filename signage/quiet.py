@@ -28,8 +28,10 @@ NATIVE_LOG_ENV = {
     "ABSL_MIN_LOG_LEVEL": "2",
     "PYGAME_HIDE_SUPPORT_PROMPT": "1",  # pygame's "Hello from the pygame community"
 }
-# Python loggers of libraries whose INFO lines say nothing to a store (alembic: "Context impl SQLiteImpl.").
-QUIET_LOGGERS = {"absl": logging.ERROR, "alembic": logging.WARNING}
+# Python loggers of libraries whose INFO lines say nothing to a store (alembic: "Context impl
+# SQLiteImpl."; websockets: "server listening on 127.0.0.1:8765", "server closing", "server closed",
+# which the feed's own line already says). Their warnings and errors still pass.
+QUIET_LOGGERS = {"absl": logging.ERROR, "alembic": logging.WARNING, "websockets": logging.WARNING}
 
 _NATIVE = re.compile(
     rb"^(?:[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.+-]+:\d+\] "  # absl / glog info and warning

@@ -52,6 +52,29 @@ def test_native_log_env_is_a_default_not_an_override() -> None:
     assert env["GLOG_minloglevel"] == "0" and env["TF_CPP_MIN_LOG_LEVEL"] == "3"
 
 
+def test_library_info_lines_stay_off_the_console(tmp_path: Path) -> None:
+    """Under the entry point's logging, the feed's WebSocket starts and stops without websockets'
+    own INFO lines ("server listening on ...": the feed's line says where it serves); its errors pass."""
+    script = (
+        "import logging\n"
+        "from signage.quiet import quiet_console\n"
+        "from signage.cli.common import setup_logging\n"
+        "from signage.feed.websocket import WebSocketSink\n"
+        "quiet_console()\n"
+        "setup_logging('INFO')\n"
+        "sink = WebSocketSink('127.0.0.1', 0, 'signage/s1/audience/status', 's1')\n"
+        "sink.close()\n"
+        "logging.getLogger('websockets.server').error('a real websockets error')\n"
+        "logging.getLogger('signage.feed.factory').info('ours')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})  # fmt: skip
+    lines = done.stderr.decode().splitlines()
+    assert not [line for line in lines if "server listening" in line or "server clos" in line], lines
+    assert any(line.endswith("websockets.server: a real websockets error") for line in lines), lines
+    assert any(line.endswith("signage.feed.factory: ours") for line in lines), lines
+
+
 def test_the_signage_command_filters_its_children_too(tmp_path: Path) -> None:
     """Native lines a library writes straight to fd 2 under the real entry point are dropped."""
     script = (
