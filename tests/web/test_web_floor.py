@@ -36,10 +36,12 @@ def test_the_admin_sees_the_floor_heatmap_of_a_screen(fresh_engine: sa.Engine) -
     assert "img-src 'self' data:" in page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert "<td>0 to 1</td><td>2 to 3</td><td>4</td><td>4.0</td>" in page.text
     assert "<td>1 to 2</td>" not in page.text  # 2 hours before: no play of s1 started in that hour
+    assert "over the hours this screen played (screen s1, from " in page.text  # the selection, in brackets
     empty = client.get("/admin/screens/s1/floor?from=2026-06-01")
     assert (
         empty.status_code == 200 and "data:image/png" not in empty.text and "No one was placed" in empty.text
     )
+    assert "in the hours it played (screen s1, from 2026-06-01)." in empty.text
     assert client.get("/admin/screens/s1/floor?from=junk").status_code == 400
 
 
