@@ -93,6 +93,19 @@ def test_a_read_only_data_dir_fails(tmp_path: Path) -> None:
     assert check.level is Level.FAIL and "not writable" in check.detail
 
 
+def test_the_data_dir_fix_names_a_real_user_without_user_in_the_environment(tmp_path: Path) -> None:
+    import pwd
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    settings = Settings(data_dir=blocker / "data")
+    bare = doctor.check_data_dir(Context(settings, None, environ={}))  # a service, env -i
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    assert bare.level is Level.FAIL and f"sudo install -d -o {me} {blocker / 'data'}," in bare.fix
+    named = doctor.check_data_dir(Context(settings, None, environ={"USER": "signage"}))
+    assert f"sudo install -d -o signage {blocker / 'data'}," in named.fix
+
+
 def test_disk_free_thresholds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = Context(Settings(data_dir=tmp_path), None)
     for free, level in ((50 << 20, Level.FAIL), (600 << 20, Level.WARN), (5 << 30, Level.OK)):

@@ -9,6 +9,7 @@ disk) is worth reading but does not stop a screen from playing; only failures ma
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -270,6 +271,18 @@ def check_broker(ctx: Context) -> Check:
     return Check("broker", Level.OK, f"{name} accepts connections")
 
 
+def login_name(environ: Mapping[str, str]) -> str:
+    """Who runs this (for a fix's ``install -o``): $USER or $LOGNAME, else the effective user's name
+    (a service or ``env -i`` has neither variable)."""
+    name = environ.get("USER") or environ.get("LOGNAME")
+    if name:
+        return name
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # a uid with no passwd entry (a container): install -o takes the number too
+        return str(os.geteuid())
+
+
 # -- checks of the configured screen ----------------------------------------------------------------
 def check_data_dir(ctx: Context) -> Check:
     assert ctx.settings is not None
@@ -282,7 +295,7 @@ def check_data_dir(ctx: Context) -> Check:
         except OSError as exc:
             problem = f"the data folder {path} cannot be written: {exc.strerror}"
     if problem is not None:
-        user = ctx.environ.get("USER") or "the player's user"
+        user = login_name(ctx.environ)
         return Check("data dir", Level.FAIL, problem,
                      f"sudo install -d -o {user} {path}, or set {ctx.where('data_dir')} to a writable folder")  # fmt: skip
     return Check("data dir", Level.OK, f"{path} is writable" if path.is_dir() else f"{path} will be created")
