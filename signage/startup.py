@@ -72,6 +72,8 @@ def startup_lines(settings: Settings, models_dir: Path | None = None) -> list[st
     from signage.store.engine import describe_url
 
     perception = "on" if settings.perception.enabled else "off"
+    if settings.perception.enabled and not settings.perception.estimate_emotion:
+        perception += " (no emotion: perception.estimate_emotion is false)"
     notice = "on" if settings.display.privacy_notice else "off"
     lines = [
         f"screen {settings.screen_id} in store {settings.store_id}, time zone {settings.timezone},"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from signage.quiet import StderrFilter, is_native_noise, set_native_log_env
-from signage.settings import Settings
+from signage.settings import PerceptionSettings, Settings
 from signage.startup import model_summary, startup_lines
 
 NOISE = [
@@ -107,4 +107,9 @@ def test_startup_lines_say_what_runs(tmp_path: Path) -> None:
     assert "camera rtsp://***@10.0.0.5/live, perception on, privacy notice on" in lines
     assert "models: face_attributes sha256 " in text and "held-out age MAE" in text
     assert len(lines) <= 6
+    no_emotion = settings.model_copy(update={"perception": PerceptionSettings(estimate_emotion=False)})
+    assert (
+        "camera rtsp://***@10.0.0.5/live, perception on (no emotion: perception.estimate_emotion is false),"
+        " privacy notice on"
+    ) in startup_lines(no_emotion, models)
     assert model_summary(tmp_path) == f"Model manifest {tmp_path / 'manifest.yaml'} is missing."
