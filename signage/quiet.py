@@ -36,6 +36,7 @@ QUIET_LOGGERS = {"absl": logging.ERROR, "alembic": logging.WARNING, "websockets"
 _NATIVE = re.compile(
     rb"^(?:[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.+-]+:\d+\] "  # absl / glog info and warning
     rb"|INFO: "  # TFLite's minimal logger
+    rb"|Warning: using insecure memory!"  # libgcrypt (through VLC) when mlock is refused: harmless
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR)"
 )
 

@@ -37,13 +37,12 @@ SCREEN_ID_MAX = 64  # play.screen_id, heartbeat.screen_id, impression.screen_id:
 STORE_ID_MAX = 64  # heartbeat.store_id: VARCHAR(64)
 
 
-# The standard on-screen notice: what the camera estimates, and that nothing is stored.
-PRIVACY_NOTICE = (
-    "A camera estimates viewers' age range, gender and expression, anonymously. No images are stored."
-)
-PRIVACY_NOTICE_NO_EMOTION = (
-    "A camera estimates viewers' age range and gender, anonymously. No images are stored."
-)
+# The standard on-screen notice (EU AI Act Art. 50(3)): what the camera estimates, and that nothing
+# that identifies a person is stored. Anonymous per-visit statistics are kept, so the notice says
+# that rather than "nothing at all".
+_NOTHING_STORED = "Nothing that identifies you is stored: no images, only anonymous statistics."
+PRIVACY_NOTICE = f"A camera estimates viewers' age range, gender and expression. {_NOTHING_STORED}"
+PRIVACY_NOTICE_NO_EMOTION = f"A camera estimates viewers' age range and gender. {_NOTHING_STORED}"
 
 
 class CameraSettings(StrictModel):

@@ -90,7 +90,7 @@ def test_the_notice_names_expression_only_while_it_is_estimated() -> None:
     on = Settings().notice_text()
     off = Settings(perception=PerceptionSettings(estimate_emotion=False)).notice_text()
     for text in (on, off):
-        assert "age range" in text and "gender" in text and "No images are stored." in text
+        assert "age range" in text and "gender" in text and "Nothing that identifies you is stored" in text
     assert "expression" in on and "expression" not in off
     own = Settings(
         display=DisplaySettings(privacy_notice_text="Camera in use."),

@@ -16,6 +16,7 @@ NOISE = [
     b"I1211 09:52:24.071000 1866800 gl_context.cc:361] GL version: 3.0",
     b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
     b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    b"Warning: using insecure memory!",
 ]
 KEPT = [
     b"E0000 00:00:1796161044.2 12723 calculator_graph.cc:887] a real error",  # errors pass

@@ -62,11 +62,17 @@ def generated_standby(screen_size: tuple[int, int], title: str = "Welcome") -> p
 def privacy_badge(text: str, screen_size: tuple[int, int]) -> pygame.Surface:
     """A small translucent box with the notice, sized to the screen so it stays legible but discreet."""
     font = pygame.font.Font(None, max(14, screen_size[1] // 40))
-    label = font.render(text, True, (255, 255, 255))
-    pad = max(4, label.get_height() // 3)
-    badge = pygame.Surface((label.get_width() + 2 * pad, label.get_height() + 2 * pad), pygame.SRCALPHA)
+    # At most half the screen wide: a longer notice wraps onto more lines.
+    lines = [font.render(line, True, (255, 255, 255)) for line in _wrap(text, font, screen_size[0] // 2)]
+    pad = max(4, font.get_linesize() // 3)
+    width = max(label.get_width() for label in lines)
+    height = sum(label.get_height() for label in lines)
+    badge = pygame.Surface((width + 2 * pad, height + 2 * pad), pygame.SRCALPHA)
     badge.fill((0, 0, 0, 150))
-    badge.blit(label, (pad, pad))
+    y = pad
+    for label in lines:
+        badge.blit(label, (pad, y))
+        y += label.get_height()
     return badge
 
 
