@@ -11,6 +11,10 @@ and augmentation are seeded from the seed and the epoch, so a resumed run draws 
 held-out (FER ``validation`` = PublicTest) accuracy of the network alone and averaged with the shipped
 attribute model's emotion probabilities (weight chosen on the calibration split only), the one-thread time
 per face at batch 3, the parameter count and the file size.
+
+``... ship --weights FILE --report JSON --models models`` copies the network into ``models/face_emotion.pt``
+and pins it in ``models/manifest.yaml`` (entry ``face_emotion``) with the blend weight that the evaluation
+chose on the calibration split; ``AttributeModel.load`` then blends it into every emotion estimate.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from torch import nn
 
 from classifier.attributes.datasets import SEED, cached_crops, crop_all, fer_folder, list_fer, split_fer_train
 from classifier.attributes.emotion_net import (
+    EMOTION_INPUT,
     WIDTHS,
     EmotionModel,
     EmotionNet,
@@ -252,7 +257,7 @@ def evaluate(fer2013: Path, work_dir: Path, weights: Path, models: Path, seed: i
     from classifier.attributes.model import AttributeModel
 
     model = EmotionModel.load(weights)
-    attr = AttributeModel.load(models)
+    attr = AttributeModel.load(models).network_only()  # the attribute network's own emotion
     fer_all = list_fer(fer_folder(fer2013, "train"))
     split = split_fer_train(fer_all, seed)
     cal_idx = np.array(split.calibration, int)
@@ -316,6 +321,54 @@ def evaluate(fer2013: Path, work_dir: Path, weights: Path, models: Path, seed: i
     }
 
 
+SHIPPED_FILE = "face_emotion.pt"
+
+
+def ship(weights: Path, report: dict[str, Any], models: Path, commands: Sequence[str]) -> dict[str, Any]:
+    """Copy the network into ``models`` and pin it, with the calibration-chosen blend weight and the
+    evaluation's figures, as the manifest's ``face_emotion`` entry."""
+    import datetime as dt
+    import shutil
+
+    from classifier.attributes.manifest import EMOTION_ENTRY, sha256_of, write_entry
+
+    model = EmotionModel.load(weights)  # refuses anything that is not an emotion-network checkpoint
+    target = models / SHIPPED_FILE
+    shutil.copyfile(weights, target)
+    cal, test = report["calibration"], report["test_publictest"]
+    entry: dict[str, Any] = {
+        "file": SHIPPED_FILE,
+        "sha256": sha256_of(target),
+        "bytes": target.stat().st_size,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "architecture": (
+            f"VGG-style CNN, widths {list(model.net.widths)}, {report['parameters']} parameters, on the "
+            f"run-time eye-aligned crop turned grey and shrunk to {EMOTION_INPUT} px; fp16 storage"
+        ),
+        "ensemble_weight": float(cal["ensemble_weight_of_emotion_net"]),
+        "temperature": model.temperature,
+        "data": "FER2013 train folder, the project's seeded split (datasets.split_fer_train): 95% train, "
+        "5% calibration picks the epoch, the temperature and the blend weight",
+        "training": {"commands": list(commands)},
+        "metrics": {
+            "calibration_split": {
+                "emotion_net_accuracy": cal["emotion_net"],
+                "attribute_net_accuracy": cal["shipped_model"],
+                "blended_accuracy": cal["ensemble"],
+            },
+            "held_out_test": {
+                "n_fer2013": report["n_test"],
+                "emotion_net_accuracy": test["emotion_net"],
+                "attribute_net_accuracy": test["shipped_model"],
+                "blended_accuracy": test["ensemble"],
+                "emotion_net_ms_per_face_batch3": report["ms_per_face_batch3_one_thread"]["emotion_net_wall"],
+            },
+        },
+    }
+    write_entry(models, EMOTION_ENTRY, entry)
+    return entry
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m classifier.attributes.emotion_train")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -335,6 +388,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--weights", type=Path, required=True)
     ev.add_argument("--models", type=Path, default=Path("models"))
     ev.add_argument("--json", type=Path, default=None)
+    sh = sub.add_parser("ship")
+    sh.add_argument("--weights", type=Path, required=True)
+    sh.add_argument("--report", type=Path, required=True, help="the JSON that evaluate wrote")
+    sh.add_argument("--models", type=Path, default=Path("models"))
+    sh.add_argument(
+        "--command", dest="commands", action="append", default=[], help="training command (repeat)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     if args.command == "train":
@@ -350,6 +410,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             resume=args.resume,
         )
         train(cfg)
+        return 0
+    if args.command == "ship":
+        report_in = json.loads(args.report.read_text())
+        entry = ship(args.weights, report_in, args.models, args.commands)
+        print(
+            f"{args.models / SHIPPED_FILE}: sha256 {entry['sha256'][:12]}, blend weight {entry['ensemble_weight']}"
+        )
         return 0
     report = evaluate(args.fer2013, args.work_dir, args.weights, args.models)
     text = json.dumps(report, indent=2)

@@ -1,6 +1,7 @@
 """``models/manifest.yaml``: which weight files exist, their sha256, and how they were made.
 
-One entry per model under ``models:``; the attribute model's entry is ``face_attributes``. The sha256 is what
+One entry per model under ``models:``; the attribute model's entry is ``face_attributes``, the separate
+emotion network that it blends with (when present) is ``face_emotion``. The sha256 is what
 stops start-up with one clear sentence when a file is missing, truncated or replaced.
 """
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MANIFEST_NAME = "manifest.yaml"
 ENTRY_NAME = "face_attributes"
+EMOTION_ENTRY = "face_emotion"
 
 
 class ModelError(RuntimeError):

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 import torch
 
-from classifier.attributes.manifest import ENTRY_NAME, ModelError, verified_file
+from classifier.attributes.emotion_net import EmotionModel
+from classifier.attributes.manifest import EMOTION_ENTRY, ENTRY_NAME, ModelError, read_manifest, verified_file
 from classifier.attributes.network import EMOTIONS, AttributeNet
 from classifier.backbone import fold_batchnorm, to_input
 from classifier.types import FaceAttributes
@@ -66,11 +67,24 @@ def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
 class AttributeModel:
     """Batched, calibrated age / gender / emotion for aligned crops from :func:`classifier.crop.crop_face`."""
 
-    def __init__(self, net: AttributeNet, calibration: Calibration, input_size: int) -> None:
+    def __init__(
+        self,
+        net: AttributeNet,
+        calibration: Calibration,
+        input_size: int,
+        emotion_net: EmotionModel | None = None,
+        emotion_net_weight: float = 0.0,
+    ) -> None:
+        """``emotion_net``, when given, is blended into the emotion probabilities with
+        ``emotion_net_weight`` (chosen on the calibration split; the rest is this network's own)."""
+        if emotion_net is not None and not 0.0 <= emotion_net_weight <= 1.0:
+            raise ValueError(f"emotion_net_weight must lie in [0, 1], not {emotion_net_weight}.")
         self.net = net.eval()  # the trainable layout: warm starts and exports read its state dict
         self._folded = fold_batchnorm(net).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.calibration = calibration
         self.input_size = input_size
+        self.emotion_net = emotion_net
+        self.emotion_net_weight = emotion_net_weight if emotion_net is not None else 0.0
 
     @classmethod
     def load(cls, models_dir: Path) -> AttributeModel:
@@ -91,11 +105,16 @@ class AttributeModel:
                 f"({type(exc).__name__})."
             ) from exc
         log.info("face-attribute model loaded from %s (input %d px)", path, input_size)
-        return cls(net, cal, input_size)
+        emotion_net, weight = _load_emotion_net(Path(models_dir))
+        return cls(net, cal, input_size, emotion_net, weight)
 
     @classmethod
     def from_network(cls, net: AttributeNet, calibration: Calibration, input_size: int) -> AttributeModel:
         return cls(net, calibration, input_size)
+
+    def network_only(self) -> AttributeModel:
+        """The same model without the blended emotion network (to measure either on its own)."""
+        return AttributeModel(self.net, self.calibration, self.input_size)
 
     def _prepare(self, crops: np.ndarray) -> np.ndarray:
         if crops.ndim != 4 or crops.shape[3] != 3:
@@ -123,6 +142,9 @@ class AttributeModel:
         z = emotion_logits / cal.emotion_temperature
         z = np.exp(z - z.max(axis=1, keepdims=True))
         emotion = z / z.sum(axis=1, keepdims=True)
+        if self.emotion_net is not None and self.emotion_net_weight > 0.0:
+            w = self.emotion_net_weight
+            emotion = (1.0 - w) * emotion + w * self.emotion_net.probs(np.asarray(crops, dtype=np.uint8))
         # Laplace scale b -> standard deviation sqrt(2) b, widened or narrowed by the calibrated factor.
         std = math.sqrt(2.0) * scale * cal.age_scale_factor
         return [
@@ -134,3 +156,22 @@ class AttributeModel:
             )
             for i in range(len(age))
         ]
+
+
+def _load_emotion_net(models_dir: Path) -> tuple[EmotionModel | None, float]:
+    """The manifest's ``face_emotion`` network and its blend weight, or none when it lists none."""
+    if EMOTION_ENTRY not in read_manifest(models_dir)["models"]:
+        return None, 0.0
+    path, entry = verified_file(models_dir, EMOTION_ENTRY)
+    try:
+        model = EmotionModel.load(path)
+        weight = float((entry.model_extra or {})["ensemble_weight"])
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(weight)
+    except Exception as exc:  # the file or its entry is unusable: one sentence naming it
+        raise ModelError(
+            f"Emotion network {path} could not be loaded with the 'ensemble_weight' of its manifest "
+            f"entry '{EMOTION_ENTRY}' ({type(exc).__name__})."
+        ) from exc
+    log.info("emotion network loaded from %s (blend weight %.2f)", path, weight)
+    return model, weight
