@@ -288,6 +288,9 @@ def evaluate(fer2013: Path, work_dir: Path, weights: Path, models: Path, seed: i
 
     cal_by_w = {w: acc(w * p_cal_e + (1 - w) * p_cal_a, cal_y) for w in weights_grid}
     best_w = max(weights_grid, key=lambda w: (cal_by_w[w], -abs(w - 0.5)))
+    # Averaging two calibrated distributions flattens them: one more temperature on the blend's log
+    # probabilities, fitted on the calibration split, makes its confidence mean what it says again.
+    blend_t = fit_temperature(np.log(best_w * p_cal_e + (1 - best_w) * p_cal_a + 1e-9), cal_y)
     p_te_e, p_te_a = emo_probs(test_crops), attr_probs(test_crops)
     batch3 = test_crops[:3]
     emo_wall, emo_cpu = ms_per_face(model.probs, batch3)
@@ -304,6 +307,7 @@ def evaluate(fer2013: Path, work_dir: Path, weights: Path, models: Path, seed: i
             "ensemble": cal_by_w[best_w],
             "ensemble_weight_of_emotion_net": best_w,
             "ensemble_by_weight": cal_by_w,
+            "blend_temperature": blend_t,
         },
         "test_publictest": {
             "emotion_net": acc(p_te_e, test_y),
@@ -346,6 +350,7 @@ def ship(weights: Path, report: dict[str, Any], models: Path, commands: Sequence
             f"run-time eye-aligned crop turned grey and shrunk to {EMOTION_INPUT} px; fp16 storage"
         ),
         "ensemble_weight": float(cal["ensemble_weight_of_emotion_net"]),
+        "blend_temperature": float(cal.get("blend_temperature", 1.0)),
         "temperature": model.temperature,
         "data": "FER2013 train folder, the project's seeded split (datasets.split_fer_train): 95% train, "
         "5% calibration picks the epoch, the temperature and the blend weight",

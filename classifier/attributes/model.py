@@ -74,17 +74,22 @@ class AttributeModel:
         input_size: int,
         emotion_net: EmotionModel | None = None,
         emotion_net_weight: float = 0.0,
+        blend_temperature: float = 1.0,
     ) -> None:
         """``emotion_net``, when given, is blended into the emotion probabilities with
-        ``emotion_net_weight`` (chosen on the calibration split; the rest is this network's own)."""
+        ``emotion_net_weight`` (chosen on the calibration split; the rest is this network's own), and the
+        blend is recalibrated with ``blend_temperature`` (fitted there too)."""
         if emotion_net is not None and not 0.0 <= emotion_net_weight <= 1.0:
             raise ValueError(f"emotion_net_weight must lie in [0, 1], not {emotion_net_weight}.")
+        if not blend_temperature > 0.0:
+            raise ValueError(f"blend_temperature must be positive, not {blend_temperature}.")
         self.net = net.eval()  # the trainable layout: warm starts and exports read its state dict
         self._folded = fold_batchnorm(net).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.calibration = calibration
         self.input_size = input_size
         self.emotion_net = emotion_net
         self.emotion_net_weight = emotion_net_weight if emotion_net is not None else 0.0
+        self.blend_temperature = blend_temperature if emotion_net is not None else 1.0
 
     @classmethod
     def load(cls, models_dir: Path) -> AttributeModel:
@@ -105,8 +110,8 @@ class AttributeModel:
                 f"({type(exc).__name__})."
             ) from exc
         log.info("face-attribute model loaded from %s (input %d px)", path, input_size)
-        emotion_net, weight = _load_emotion_net(Path(models_dir))
-        return cls(net, cal, input_size, emotion_net, weight)
+        emotion_net, weight, blend_t = _load_emotion_net(Path(models_dir))
+        return cls(net, cal, input_size, emotion_net, weight, blend_t)
 
     @classmethod
     def from_network(cls, net: AttributeNet, calibration: Calibration, input_size: int) -> AttributeModel:
@@ -145,6 +150,10 @@ class AttributeModel:
         if self.emotion_net is not None and self.emotion_net_weight > 0.0:
             w = self.emotion_net_weight
             emotion = (1.0 - w) * emotion + w * self.emotion_net.probs(np.asarray(crops, dtype=np.uint8))
+            if self.blend_temperature != 1.0:
+                z = np.log(emotion + 1e-9) / self.blend_temperature
+                z = np.exp(z - z.max(axis=1, keepdims=True))
+                emotion = z / z.sum(axis=1, keepdims=True)
         # Laplace scale b -> standard deviation sqrt(2) b, widened or narrowed by the calibrated factor.
         std = math.sqrt(2.0) * scale * cal.age_scale_factor
         return [
@@ -158,20 +167,23 @@ class AttributeModel:
         ]
 
 
-def _load_emotion_net(models_dir: Path) -> tuple[EmotionModel | None, float]:
-    """The manifest's ``face_emotion`` network and its blend weight, or none when it lists none."""
+def _load_emotion_net(models_dir: Path) -> tuple[EmotionModel | None, float, float]:
+    """The manifest's ``face_emotion`` network, its blend weight and the blend's temperature, or none
+    when it lists none."""
     if EMOTION_ENTRY not in read_manifest(models_dir)["models"]:
-        return None, 0.0
+        return None, 0.0, 1.0
     path, entry = verified_file(models_dir, EMOTION_ENTRY)
     try:
         model = EmotionModel.load(path)
-        weight = float((entry.model_extra or {})["ensemble_weight"])
-        if not 0.0 <= weight <= 1.0:
-            raise ValueError(weight)
+        extra = entry.model_extra or {}
+        weight = float(extra["ensemble_weight"])
+        blend_t = float(extra.get("blend_temperature", 1.0))
+        if not (0.0 <= weight <= 1.0 and blend_t > 0.0):
+            raise ValueError(weight, blend_t)
     except Exception as exc:  # the file or its entry is unusable: one sentence naming it
         raise ModelError(
-            f"Emotion network {path} could not be loaded with the 'ensemble_weight' of its manifest "
-            f"entry '{EMOTION_ENTRY}' ({type(exc).__name__})."
+            f"Emotion network {path} could not be loaded with the 'ensemble_weight' and "
+            f"'blend_temperature' of its manifest entry '{EMOTION_ENTRY}' ({type(exc).__name__})."
         ) from exc
-    log.info("emotion network loaded from %s (blend weight %.2f)", path, weight)
-    return model, weight
+    log.info("emotion network loaded from %s (blend weight %.2f, temperature %.2f)", path, weight, blend_t)
+    return model, weight, blend_t

@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from classifier.attributes.manifest import ENTRY_NAME, read_manifest
+from classifier.attributes.manifest import EMOTION_ENTRY, ENTRY_NAME, read_manifest
 
 TARGETS = (
     "age MAE <= 4.7 years, gender accuracy >= 94.5 % (women and men within 2 points), children under 13 "
@@ -171,7 +171,37 @@ def _fit_notes(entry: dict[str, Any], test: dict[str, Any]) -> list[str]:
     return notes
 
 
-def render(entry: dict[str, Any]) -> str:
+def emotion_net_section(entry: dict[str, Any] | None) -> list[str]:
+    """The separate emotion network that ``AttributeModel`` blends in (manifest entry ``face_emotion``)."""
+    if not entry:
+        return []
+    cal = (entry.get("metrics") or {}).get("calibration_split") or {}
+    test = (entry.get("metrics") or {}).get("held_out_test") or {}
+    w = entry.get("ensemble_weight")
+    lines = [
+        "## Emotion network (blended in)",
+        "",
+        f"File `{entry['file']}` ({entry.get('bytes', 0) / 1e6:.1f} MB), sha256 `{entry['sha256']}`, "
+        f"trained {entry.get('date', '?')}: {entry.get('architecture', '')}. Its temperature-calibrated "
+        f"probabilities are averaged with the attribute network's own, weight {_f(w)} on this network, "
+        f"and the blend's temperature {_f(entry.get('blend_temperature', 1.0))} (both chosen on the calibration "
+        "split); the emotion figures below are of the blend.",
+        "",
+        "| FER2013 | this network alone | attribute network alone | blend |",
+        "|---|---|---|---|",
+        f"| calibration split | {_f(cal.get('emotion_net_accuracy'), True)} | "
+        f"{_f(cal.get('attribute_net_accuracy'), True)} | {_f(cal.get('blended_accuracy'), True)} |",
+        f"| held-out PublicTest ({test.get('n_fer2013')} faces) | {_f(test.get('emotion_net_accuracy'), True)} | "
+        f"{_f(test.get('attribute_net_accuracy'), True)} | {_f(test.get('blended_accuracy'), True)} |",
+        "",
+        "Trained with:",
+        "",
+    ]
+    lines += [f"    {c}" for c in (entry.get("training") or {}).get("commands") or []]
+    return [*lines, ""]
+
+
+def render(entry: dict[str, Any], emotion_entry: dict[str, Any] | None = None) -> str:
     test = (entry.get("metrics") or {}).get("held_out_test")
     cal = entry.get("calibration", {})
     data = entry.get("data", {})
@@ -192,6 +222,7 @@ def render(entry: dict[str, Any]) -> str:
         f"{_f(cal.get('gender_temperature'))}, emotion temperature {_f(cal.get('emotion_temperature'))}, "
         f"age-spread factor {_f(cal.get('age_scale_factor'))}.",
         "",
+        *emotion_net_section(emotion_entry),
         "## Intended use",
         "",
         "Aggregate audience statistics for a digital-signage screen (how many people, which age bands, the mood "
@@ -295,9 +326,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=Path("models"))
     args = parser.parse_args(argv)
-    entry = read_manifest(args.models)["models"][ENTRY_NAME]
+    models = read_manifest(args.models)["models"]
     out = args.models / "MODEL_CARD.md"
-    out.write_text(render(entry), encoding="utf-8")
+    out.write_text(render(models[ENTRY_NAME], models.get(EMOTION_ENTRY)), encoding="utf-8")
     print(f"wrote {out}")
 
 

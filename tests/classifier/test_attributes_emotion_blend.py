@@ -41,8 +41,12 @@ def test_the_manifest_network_is_blended_with_its_weight(model: AttributeModel) 
     blended = np.array([a.emotion_probs for a in model.predict(crops)])
     own = np.array([a.emotion_probs for a in model.network_only().predict(crops)])
     net = model.emotion_net.probs(crops)
-    w = model.emotion_net_weight
-    np.testing.assert_allclose(blended, (1 - w) * own + w * net, atol=1e-5)
+    w, t = model.emotion_net_weight, model.blend_temperature
+    assert t == pytest.approx(entry.get("blend_temperature", 1.0))
+    z = np.log((1 - w) * own + w * net + 1e-9) / t
+    expected = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(blended, expected / expected.sum(axis=1, keepdims=True), atol=1e-5)
+    np.testing.assert_array_equal(blended.argmax(1), ((1 - w) * own + w * net).argmax(1))
     np.testing.assert_allclose(blended.sum(axis=1), 1.0, atol=1e-5)
     assert not np.allclose(blended, own, atol=1e-3)  # the network does change the answer
     # Age and gender come from the attribute network alone.
@@ -73,14 +77,22 @@ def test_a_corrupt_emotion_network_stops_loading_with_one_sentence(tmp_path: Pat
     assert "sha256" in str(info.value) and "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("weight", [1.5, "half", None])
-def test_an_unusable_blend_weight_is_named(tmp_path: Path, weight: object) -> None:
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("ensemble_weight", 1.5),
+        ("ensemble_weight", "half"),
+        ("ensemble_weight", None),
+        ("blend_temperature", 0.0),
+    ],
+)
+def test_an_unusable_blend_weight_is_named(tmp_path: Path, key: str, value: object) -> None:
     models = _copy(tmp_path)
     entry = dict(read_manifest(models)["models"][EMOTION_ENTRY])
-    entry["ensemble_weight"] = weight
+    entry[key] = value
     entry["sha256"] = sha256_of(models / "face_emotion.pt")
     write_entry(models, EMOTION_ENTRY, entry)
-    with pytest.raises(ModelError, match="ensemble_weight"):
+    with pytest.raises(ModelError, match=key):
         AttributeModel.load(models)
 
 
@@ -88,6 +100,8 @@ def test_the_blend_weight_is_checked_when_built_by_hand(model: AttributeModel) -
     assert isinstance(model.emotion_net, EmotionModel)
     with pytest.raises(ValueError, match="emotion_net_weight"):
         AttributeModel(model.net, model.calibration, model.input_size, model.emotion_net, 2.0)
+    with pytest.raises(ValueError, match="blend_temperature"):
+        AttributeModel(model.net, model.calibration, model.input_size, model.emotion_net, 0.4, -1.0)
 
 
 def test_ship_pins_a_network_and_its_calibration_chosen_weight(tmp_path: Path) -> None:
@@ -105,6 +119,7 @@ def test_ship_pins_a_network_and_its_calibration_chosen_weight(tmp_path: Path) -
             "shipped_model": 0.6,
             "ensemble": 0.62,
             "ensemble_weight_of_emotion_net": 0.25,
+            "blend_temperature": 0.8,
         },
         "test_publictest": {"emotion_net": 0.4, "shipped_model": 0.5, "ensemble": 0.55},
         "ms_per_face_batch3_one_thread": {"emotion_net_wall": 0.7},
@@ -112,9 +127,20 @@ def test_ship_pins_a_network_and_its_calibration_chosen_weight(tmp_path: Path) -
     entry = ship(weights, report, models, ["train ..."])
     assert entry["sha256"] == sha256_of(models / "face_emotion.pt") == sha256_of(weights)
     loaded = AttributeModel.load(models)
-    assert loaded.emotion_net_weight == 0.25
+    assert loaded.emotion_net_weight == 0.25 and loaded.blend_temperature == pytest.approx(0.8)
     assert loaded.emotion_net is not None and loaded.emotion_net.temperature == pytest.approx(1.3)
     assert (
         read_manifest(models)["models"]["face_attributes"]
         == read_manifest(MODELS)["models"]["face_attributes"]
     )
+
+
+def test_the_model_card_describes_the_blended_network() -> None:
+    from classifier.attributes.model_card import render
+
+    models = read_manifest(MODELS)["models"]
+    emotion = models[EMOTION_ENTRY]
+    card = render(models["face_attributes"], emotion)
+    assert "## Emotion network (blended in)" in card and emotion["sha256"] in card
+    assert f"weight {emotion['ensemble_weight']:.2f} on this network," in card
+    assert "## Emotion network" not in render(models["face_attributes"])
