@@ -387,6 +387,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     tr.add_argument("--threads", type=int, default=EmotionTrainConfig.threads)
     tr.add_argument("--limit", type=int, default=None)
     tr.add_argument("--resume", action="store_true")
+    tr.add_argument(
+        "--widths", default=",".join(str(w) for w in WIDTHS), help="four channel widths, e.g. 24,48,96,192"
+    )
     ev = sub.add_parser("evaluate")
     ev.add_argument("--fer2013", type=Path, required=True)
     ev.add_argument("--work-dir", type=Path, required=True)
@@ -413,6 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             threads=args.threads,
             limit=args.limit,
             resume=args.resume,
+            widths=tuple(int(w) for w in args.widths.split(",")),
         )
         train(cfg)
         return 0
