@@ -115,6 +115,7 @@ class StoreWriter:
         self._abandon = False
         self._failing = False
         self._evicted = False  # records left memory for the journal: replay it when the database keeps up
+        self._replaying = False  # a sealed journal segment is being written: flush() waits for it too
         self._unjournaled = 0  # entries in memory only (the journal could not be written)
         self._written = self._rejected = self._replayed = self._lost = self._repaired = 0
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
@@ -183,6 +184,7 @@ class StoreWriter:
                     or (
                         self._ready.is_set()
                         and not self._evicted
+                        and not self._replaying
                         and all(e.version > target for e in self._pending.values())
                     )
                 ),
@@ -298,9 +300,14 @@ class StoreWriter:
                 sealed = None
                 if self._evicted and not self._pending and self._journal is not None:
                     sealed, self._evicted = self._journal.seal(), False
+                    self._replaying = sealed is not None
                 batch = list(itertools.islice(self._pending.items(), self._batch_max))
-            if sealed is not None and not self._retrying(functools.partial(self._replay, sealed), "replay"):
-                return
+            if sealed is not None:
+                if not self._retrying(functools.partial(self._replay, sealed), "replay"):
+                    return
+                with self._cond:
+                    self._replaying = False
+                    self._cond.notify_all()
             if batch and not self._retrying(functools.partial(self._write, batch), "write"):
                 return
             if self._journal is not None:

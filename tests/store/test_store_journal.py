@@ -119,6 +119,51 @@ def test_records_that_leave_a_full_buffer_come_back_from_the_journal(tmp_path: P
     sink.close()
 
 
+def test_flush_waits_for_the_journal_replay_as_well(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once memory is written, the overflow still sits in a sealed journal segment: flush() must not
+    say 'all committed' until that segment is written too."""
+    import threading
+
+    from signage.store import writer as writer_module
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    sink = writer(url, tmp_path / "journal", max_pending=10)
+    upgrade(sink.engine)
+    with sink.engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+    limit: dict[str, int | None] = {"pages": pages}
+
+    @sa.event.listens_for(sink.engine, "connect")
+    def cap(dbapi_connection: Any, _record: Any) -> None:
+        if limit["pages"] is not None:
+            dbapi_connection.execute(f"PRAGMA max_page_count={limit['pages']}")
+
+    sink.engine.dispose()
+    sink.start()
+    plays = [make_play(i) for i in range(40)]
+    for play in plays:
+        sink.play_ended(play)
+    assert not sink.flush(0.3)  # the disk is full: 30 plays are in the journal only
+
+    replay_started, release = threading.Event(), threading.Event()
+    real_batches = writer_module.replay_batches
+
+    def held_batches(segment: Path, batch_max: int) -> Any:
+        replay_started.set()
+        release.wait(30)
+        yield from real_batches(segment, batch_max)
+
+    monkeypatch.setattr(writer_module, "replay_batches", held_batches)
+    limit["pages"] = None  # the disk has room again
+    sink.engine.dispose()
+    assert replay_started.wait(30)  # memory is written; the sealed segment's replay is held
+    assert not sink.flush(0.5)
+    release.set()
+    assert sink.flush(10)
+    assert set(stored_plays(url)) == {p.play_id for p in plays}
+    sink.close()
+
+
 def test_when_neither_the_journal_nor_memory_can_hold_a_record_it_is_counted_and_reported(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
