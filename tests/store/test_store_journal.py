@@ -25,6 +25,7 @@ from signage.store.journal import Journal, Record, read_segment, record_from_lin
 from signage.store.migrate import upgrade
 from signage.store.models import HEARTBEAT, PLAY, play_values, row_to_play
 from signage.store.progress import Progress, ProgressFile
+from signage.testing.full_disk import SqliteFullDisk
 from signage.testing.sample_plays import T0
 from signage.testing.sample_plays import sample_play as make_play
 
@@ -94,16 +95,7 @@ def test_records_that_leave_a_full_buffer_come_back_from_the_journal(tmp_path: P
     url = f"sqlite:///{tmp_path / 's.db'}"
     sink = writer(url, tmp_path / "journal", max_pending=100)
     upgrade(sink.engine)
-    with sink.engine.connect() as conn:
-        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
-    limit: dict[str, int | None] = {"pages": pages}  # full: not one page more
-
-    @sa.event.listens_for(sink.engine, "connect")
-    def cap(dbapi_connection: Any, _record: Any) -> None:
-        if limit["pages"] is not None:
-            dbapi_connection.execute(f"PRAGMA max_page_count={limit['pages']}")
-
-    sink.engine.dispose()
+    disk = SqliteFullDisk(sink.engine)  # full: not one page more
     sink.start()
     plays = [make_play(i) for i in range(300)]
     for play in plays:
@@ -111,8 +103,7 @@ def test_records_that_leave_a_full_buffer_come_back_from_the_journal(tmp_path: P
     assert sink.stats().pending == 100  # the 200 oldest are in the journal only
     assert not sink.flush(0.3)
 
-    limit["pages"] = None  # the disk has room again
-    sink.engine.dispose()
+    disk.free()  # the disk has room again
     assert sink.flush(10)
     assert set(stored_plays(url)) == {p.play_id for p in plays}
     assert sink.stats().lost == 0
@@ -129,16 +120,7 @@ def test_flush_waits_for_the_journal_replay_as_well(tmp_path: Path, monkeypatch:
     url = f"sqlite:///{tmp_path / 's.db'}"
     sink = writer(url, tmp_path / "journal", max_pending=10)
     upgrade(sink.engine)
-    with sink.engine.connect() as conn:
-        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
-    limit: dict[str, int | None] = {"pages": pages}
-
-    @sa.event.listens_for(sink.engine, "connect")
-    def cap(dbapi_connection: Any, _record: Any) -> None:
-        if limit["pages"] is not None:
-            dbapi_connection.execute(f"PRAGMA max_page_count={limit['pages']}")
-
-    sink.engine.dispose()
+    disk = SqliteFullDisk(sink.engine)  # full: not one page more
     sink.start()
     plays = [make_play(i) for i in range(40)]
     for play in plays:
@@ -154,8 +136,7 @@ def test_flush_waits_for_the_journal_replay_as_well(tmp_path: Path, monkeypatch:
         yield from real_batches(segment, batch_max)
 
     monkeypatch.setattr(writer_module, "replay_batches", held_batches)
-    limit["pages"] = None  # the disk has room again
-    sink.engine.dispose()
+    disk.free()  # the disk has room again
     assert replay_started.wait(30)  # memory is written; the sealed segment's replay is held
     assert not sink.flush(0.5)
     release.set()

@@ -20,6 +20,7 @@ from signage.store.migrate import upgrade
 from signage.store.models import HEARTBEAT, PLAY, row_to_heartbeat, row_to_play
 from signage.store.repair import CRASH_REASON, repaired_end
 from signage.store.sql import retry_delay_s
+from signage.testing.full_disk import SqliteFullDisk
 from signage.testing.sample_plays import T0
 from signage.testing.sample_plays import sample_play as make_play
 
@@ -142,16 +143,7 @@ def test_a_full_database_is_reported_once_keeps_the_plays_and_recovers(
 ) -> None:
     sink = sink_for(tmp_path / "s.db")
     upgrade(sink.engine)
-    with sink.engine.connect() as conn:
-        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
-    limit: dict[str, int | None] = {"pages": pages}
-
-    @sa.event.listens_for(sink.engine, "connect")
-    def cap(dbapi_connection: Any, _record: Any) -> None:
-        if limit["pages"] is not None:
-            dbapi_connection.execute(f"PRAGMA max_page_count={limit['pages']}")
-
-    sink.engine.dispose()
+    disk = SqliteFullDisk(sink.engine)  # full: not one page more
     caplog.set_level(logging.INFO, logger="signage.store")
     sink.start()
     plays = [make_play(i) for i in range(300)]
@@ -163,8 +155,7 @@ def test_a_full_database_is_reported_once_keeps_the_plays_and_recovers(
     failures = [r for r in caplog.records if "cannot write" in r.getMessage()]
     assert len(failures) == 1 and "full" in failures[0].getMessage()
 
-    limit["pages"] = None  # the operator frees some space
-    sink.engine.dispose()
+    disk.free()  # the operator frees some space
     assert sink.flush(10)
     assert set(all_plays(sink)) == {p.play_id for p in plays}
     assert not sink.stats().failing
