@@ -331,20 +331,16 @@ SHIPPED_FILE = "face_emotion.pt"
 def ship(weights: Path, report: dict[str, Any], models: Path, commands: Sequence[str]) -> dict[str, Any]:
     """Copy the network into ``models`` and pin it, with the calibration-chosen blend weight and the
     evaluation's figures, as the manifest's ``face_emotion`` entry."""
-    import datetime as dt
     import shutil
 
-    from classifier.attributes.manifest import EMOTION_ENTRY, sha256_of, write_entry
+    from classifier.attributes.manifest import EMOTION_ENTRY, pinned_file, write_entry
 
     model = EmotionModel.load(weights)  # refuses anything that is not an emotion-network checkpoint
     target = models / SHIPPED_FILE
     shutil.copyfile(weights, target)
     cal, test = report["calibration"], report["test_publictest"]
     entry: dict[str, Any] = {
-        "file": SHIPPED_FILE,
-        "sha256": sha256_of(target),
-        "bytes": target.stat().st_size,
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **pinned_file(target),
         "architecture": (
             f"VGG-style CNN, widths {list(model.net.widths)}, {report['parameters']} parameters, on the "
             f"run-time eye-aligned crop turned grey and shrunk to {EMOTION_INPUT} px; fp16 storage"

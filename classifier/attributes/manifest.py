@@ -39,6 +39,18 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def pinned_file(path: Path) -> dict[str, Any]:
+    """The start of a manifest entry for ``path`` (in the models folder): name, sha256, size, date (UTC)."""
+    import datetime as dt
+
+    return {
+        "file": path.name,
+        "sha256": sha256_of(path),
+        "bytes": path.stat().st_size,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
 def read_manifest(models_dir: Path) -> dict[str, Any]:
     path = models_dir / MANIFEST_NAME
     if not path.is_file():
