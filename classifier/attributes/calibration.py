@@ -7,19 +7,14 @@ from itertools import pairwise
 
 import numpy as np
 
+from classifier.attributes.metrics import softmax
 from classifier.attributes.model import Calibration
 
 _LOG_T_GRID = np.linspace(np.log(0.25), np.log(6.0), 241)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def emotion_nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
-    p = _softmax(logits / temperature)
+    p = softmax(logits, temperature)
     return float(-np.mean(np.log(p[np.arange(len(labels)), labels] + 1e-12)))
 
 

@@ -48,6 +48,11 @@ def save(path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, state: Tr
             "python": random.getstate(),
         },
     }
+    atomic_save(path, blob)
+
+
+def atomic_save(path: Path, blob: dict[str, Any]) -> None:
+    """``torch.save`` through a temporary file, synced, then renamed: a crash leaves the old file whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

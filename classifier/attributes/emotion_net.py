@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from classifier.attributes.metrics import softmax
 from classifier.attributes.network import EMOTIONS
 
 EMOTION_INPUT = 48  # px, grey
@@ -202,7 +203,4 @@ class EmotionModel:
         return out
 
     def probs(self, crops_rgb: np.ndarray) -> np.ndarray:
-        z = self.logits(crops_rgb) / self.temperature
-        z = np.exp(z - z.max(axis=1, keepdims=True))
-        out: np.ndarray = z / z.sum(axis=1, keepdims=True)
-        return out
+        return softmax(self.logits(crops_rgb), self.temperature)

@@ -14,6 +14,7 @@ import torch
 
 from classifier.attributes.emotion_net import EmotionModel
 from classifier.attributes.manifest import EMOTION_ENTRY, ENTRY_NAME, ModelError, read_manifest, verified_file
+from classifier.attributes.metrics import softmax
 from classifier.attributes.network import EMOTIONS, AttributeNet
 from classifier.backbone import fold_batchnorm, to_input
 from classifier.types import FaceAttributes
@@ -144,16 +145,12 @@ class AttributeModel:
         age, scale, gender_logit, emotion_logits = self.raw(np.asarray(crops, dtype=np.uint8))
         cal = self.calibration
         p_female = 1.0 / (1.0 + np.exp(-gender_logit / cal.gender_temperature))
-        z = emotion_logits / cal.emotion_temperature
-        z = np.exp(z - z.max(axis=1, keepdims=True))
-        emotion = z / z.sum(axis=1, keepdims=True)
+        emotion = softmax(emotion_logits, cal.emotion_temperature)
         if self.emotion_net is not None and self.emotion_net_weight > 0.0:
             w = self.emotion_net_weight
             emotion = (1.0 - w) * emotion + w * self.emotion_net.probs(np.asarray(crops, dtype=np.uint8))
             if self.blend_temperature != 1.0:
-                z = np.log(emotion + 1e-9) / self.blend_temperature
-                z = np.exp(z - z.max(axis=1, keepdims=True))
-                emotion = z / z.sum(axis=1, keepdims=True)
+                emotion = softmax(np.log(emotion + 1e-9), self.blend_temperature)
         # Laplace scale b -> standard deviation sqrt(2) b, widened or narrowed by the calibrated factor.
         std = math.sqrt(2.0) * scale * cal.age_scale_factor
         return [

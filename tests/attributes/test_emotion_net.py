@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from classifier.attributes.calibration import emotion_nll, fit_temperature
 from classifier.attributes.emotion_net import (
     EMOTION_INPUT,
     EmotionModel,
@@ -20,7 +21,8 @@ from classifier.attributes.emotion_net import (
     save_emotion_net,
     to_tensor,
 )
-from classifier.attributes.emotion_train import fit_temperature, lr_at, softmax
+from classifier.attributes.emotion_train import lr_at
+from classifier.attributes.metrics import softmax
 
 
 def _crops(n: int, seed: int = 0) -> np.ndarray:
@@ -144,7 +146,7 @@ def test_temperature_fit_recovers_an_overconfidence_of_two() -> None:
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 1.5, (4000, 7))
     labels = np.array([rng.choice(7, p=p) for p in softmax(logits)])
-    assert fit_temperature(2.0 * logits, labels) == pytest.approx(2.0, rel=0.1)
+    assert fit_temperature(emotion_nll, 2.0 * logits, labels) == pytest.approx(2.0, rel=0.1)
 
 
 @pytest.mark.slow

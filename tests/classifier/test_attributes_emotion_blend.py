@@ -105,8 +105,8 @@ def test_the_blend_weight_is_checked_when_built_by_hand(model: AttributeModel) -
 
 
 def test_ship_pins_a_network_and_its_calibration_chosen_weight(tmp_path: Path) -> None:
+    from classifier.attributes.emotion_eval import ship
     from classifier.attributes.emotion_net import EmotionNet, save_emotion_net
-    from classifier.attributes.emotion_train import ship
 
     models = _copy(tmp_path)
     weights = tmp_path / "new.pt"
