@@ -93,8 +93,11 @@ class AttributeModel:
         self.blend_temperature = blend_temperature if emotion_net is not None else 1.0
 
     @classmethod
-    def load(cls, models_dir: Path) -> AttributeModel:
-        """Load the weights listed in ``models_dir/manifest.yaml`` after checking their sha256."""
+    def load(cls, models_dir: Path, with_emotion_net: bool = True) -> AttributeModel:
+        """Load the weights listed in ``models_dir/manifest.yaml`` after checking their sha256.
+
+        ``with_emotion_net=False`` leaves the separate emotion network out (emotion estimation is off:
+        its cost would buy nothing)."""
         path, _entry = verified_file(Path(models_dir), ENTRY_NAME)
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
@@ -111,6 +114,8 @@ class AttributeModel:
                 f"({type(exc).__name__})."
             ) from exc
         log.info("face-attribute model loaded from %s (input %d px)", path, input_size)
+        if not with_emotion_net:
+            return cls(net, cal, input_size)
         emotion_net, weight, blend_t = _load_emotion_net(Path(models_dir))
         return cls(net, cal, input_size, emotion_net, weight, blend_t)
 

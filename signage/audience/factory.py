@@ -20,10 +20,11 @@ if TYPE_CHECKING:
     from classifier.attributes import AttributeModel
 
 
-def load_attribute_model(models_dir: Path | None = None) -> AttributeModel:
+def load_attribute_model(models_dir: Path | None = None, estimate_emotion: bool = True) -> AttributeModel:
     """The age/gender/emotion model of ``models_dir`` (default ``models/``), on one torch thread.
 
-    A missing or corrupt model raises ``ModelError`` (one sentence).
+    With ``estimate_emotion`` off the separate emotion network is not loaded (nor run). A missing or
+    corrupt model raises ``ModelError`` (one sentence).
     """
     import torch
 
@@ -32,7 +33,7 @@ def load_attribute_model(models_dir: Path | None = None) -> AttributeModel:
     # The player, the camera and MediaPipe share two cores: one torch thread keeps the model from
     # starving them (the model is benchmarked batched on one thread).
     torch.set_num_threads(1)
-    return AttributeModel.load(models_dir or PROJECT_ROOT / "models")
+    return AttributeModel.load(models_dir or PROJECT_ROOT / "models", with_emotion_net=estimate_emotion)
 
 
 def build_perception(config: PerceptionSettings, model: AttributeModel | None) -> Perception:
@@ -60,7 +61,7 @@ def build_perception_stage(
 ) -> PerceptionStage:
     """The stage, not yet started; it idles while ``paused`` is set (the store is closed). A missing
     or corrupt model raises ``ModelError`` (one sentence)."""
-    model = load_attribute_model(models_dir)
+    model = load_attribute_model(models_dir, settings.perception.estimate_emotion)
     perception = build_perception(settings.perception, model)
     return PerceptionStage(
         camera, perception, stop, stale_after_s=settings.camera.frozen_after_s, paused=paused

@@ -124,9 +124,8 @@ def _perception(settings: Any, models_dir: Path, no_attributes: bool) -> tuple[P
         from classifier.attributes import ModelError
 
         try:
-            model = load_attribute_model(
-                models_dir
-            )  # as in the player: the camera and MediaPipe need the other core
+            # As in the player: batched on one torch thread, the camera and MediaPipe need the other core.
+            model = load_attribute_model(models_dir, settings.perception.estimate_emotion)
         except ModelError as exc:
             typer.echo(f"error: {exc} Use --no-attributes to check the camera without the model.", err=True)
             raise typer.Exit(2) from exc

@@ -51,7 +51,8 @@ def perceive(
         from classifier.attributes import ModelError
 
         try:
-            model = load_attribute_model(models_dir)  # as in the player: batched on one torch thread
+            # As in the player: batched on one torch thread.
+            model = load_attribute_model(models_dir, settings.estimate_emotion)
         except ModelError as exc:
             typer.echo(f"error: {exc} Use --no-attributes to track people without the model.", err=True)
             raise typer.Exit(2) from exc

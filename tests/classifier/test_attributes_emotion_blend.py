@@ -144,3 +144,11 @@ def test_the_model_card_describes_the_blended_network() -> None:
     assert "## Emotion network (blended in)" in card and emotion["sha256"] in card
     assert f"weight {emotion['ensemble_weight']:.2f} on this network," in card
     assert "## Emotion network" not in render(models["face_attributes"])
+
+
+def test_with_emotion_off_the_emotion_network_is_neither_loaded_nor_run() -> None:
+    from signage.audience.factory import load_attribute_model
+
+    off = load_attribute_model(MODELS, estimate_emotion=False)
+    assert off.emotion_net is None and off.emotion_net_weight == 0.0
+    assert load_attribute_model(MODELS).emotion_net is not None
