@@ -7,6 +7,7 @@ an example, which the settings loader reports at the file, line and key.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import AfterValidator
 
@@ -53,20 +54,24 @@ def fits_sync_target(value: str | None) -> str | None:
     return value
 
 
-def check_server_url(value: str | None) -> str | None:
-    """``https://host[:port][/path]`` (``http://`` for a test bench): no password, query or fragment."""
-    if value is None:
-        return value
-    from urllib.parse import urlsplit
-
-    example = "e.g. https://fleet.example.com or http://127.0.0.1:8700"
-    if any(ord(c) <= 32 or ord(c) == 127 for c in value):
-        raise ValueError(f"a server URL has no spaces or control characters; {example}")
+def _split(value: str, what: str, example: str) -> SplitResult:
+    """``value`` split into its parts, with a port that is a number in range, or one located error."""
     try:
         url = urlsplit(value)
         url.port  # noqa: B018 -- raises ValueError for a port that is not a number or out of range
     except ValueError as exc:
-        raise ValueError(f"not a server URL ({exc}); {example}") from exc
+        raise ValueError(f"not {what} ({exc}); {example}") from exc
+    return url
+
+
+def check_server_url(value: str | None) -> str | None:
+    """``https://host[:port][/path]`` (``http://`` for a test bench): no password, query or fragment."""
+    if value is None:
+        return value
+    example = "e.g. https://fleet.example.com or http://127.0.0.1:8700"
+    if any(ord(c) <= 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"a server URL has no spaces or control characters; {example}")
+    url = _split(value, "a server URL", example)
     if url.scheme not in ("https", "http") or not url.hostname:
         raise ValueError(f"not a server URL; write https://host[:port], {example}")
     if url.username is not None or url.password is not None:
@@ -80,14 +85,8 @@ def check_mqtt_url(value: str | None) -> str | None:
     """``mqtt://[user:password@]host[:port]`` (or ``mqtts://``), nothing after the port."""
     if value is None:
         return value
-    from urllib.parse import urlsplit
-
     example = "e.g. mqtt://127.0.0.1:1883 or mqtts://user:password@broker.example.com:8883"
-    try:
-        url = urlsplit(value)
-        url.port  # noqa: B018 -- raises ValueError for a port that is not a number or out of range
-    except ValueError as exc:
-        raise ValueError(f"not an MQTT URL ({exc}); {example}") from exc
+    url = _split(value, "an MQTT URL", example)
     if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
         raise ValueError(f"not an MQTT URL; write mqtt://host:port, {example}")
     if url.path not in ("", "/") or url.query or url.fragment:
